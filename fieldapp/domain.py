@@ -1,0 +1,111 @@
+"""Domain vocabulary of DESIGN.md: codes stored in the database, labels shown to people.
+
+Values are stable English codes (they travel over the wire and sit in the database); every
+code has a Chinese and an English label. The finding lifecycle lives here as data so the
+services, the window and the reports agree on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+
+class Labeled(StrEnum):
+    """A StrEnum whose members carry (zh, en) labels."""
+
+    def label(self, lang: str = "zh_CN") -> str:
+        zh, en = _LABELS[self]
+        return en if lang.startswith("en") else zh
+
+    @classmethod
+    def from_label(cls, text: str) -> "Labeled":
+        text = text.strip()
+        for member in cls:
+            if text in (member.value, *_LABELS[member]):
+                return member
+        raise ValueError(text)
+
+
+class TaskStatus(Labeled):
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class Severity(Labeled):
+    GENERAL = "general"
+    SERIOUS = "serious"
+    SEVERE = "severe"
+
+
+class FindingStatus(Labeled):
+    OPEN = "open"
+    RECTIFYING = "rectifying"
+    PENDING_CHECK = "pending_check"
+    CLOSED = "closed"
+
+
+class CheckResult(Labeled):
+    RECTIFIED = "rectified"
+    BASICALLY_RECTIFIED = "basically_rectified"
+    NOT_RECTIFIED = "not_rectified"
+
+    @property
+    def passes(self) -> bool:
+        return self is not CheckResult.NOT_RECTIFIED
+
+
+class PhotoKind(Labeled):
+    SITE = "site"
+    BEFORE = "before"
+    AFTER = "after"
+
+
+class DeadlineKind(Labeled):
+    DATE = "date"
+    OPEN_ENDED = "open_ended"
+    NONE = "none"
+    UNREAD = "unread"
+
+
+_LABELS: dict[StrEnum, tuple[str, str]] = {
+    TaskStatus.ASSIGNED: ("待督查", "Assigned"),
+    TaskStatus.IN_PROGRESS: ("督查中", "In progress"),
+    TaskStatus.COMPLETED: ("已办结", "Completed"),
+    Severity.GENERAL: ("一般", "Minor"),
+    Severity.SERIOUS: ("较重", "Serious"),
+    Severity.SEVERE: ("严重", "Severe"),
+    FindingStatus.OPEN: ("待整改", "Open"),
+    FindingStatus.RECTIFYING: ("整改中", "Rectifying"),
+    FindingStatus.PENDING_CHECK: ("待核查", "Awaiting check"),
+    FindingStatus.CLOSED: ("已销号", "Closed"),
+    CheckResult.RECTIFIED: ("已整改", "Rectified"),
+    CheckResult.BASICALLY_RECTIFIED: ("基本整改", "Basically rectified"),
+    CheckResult.NOT_RECTIFIED: ("未整改", "Not rectified"),
+    PhotoKind.SITE: ("现场", "On site"),
+    PhotoKind.BEFORE: ("整改前", "Before"),
+    PhotoKind.AFTER: ("整改后", "After"),
+    DeadlineKind.DATE: ("日期", "Date"),
+    DeadlineKind.OPEN_ENDED: ("长期坚持", "Open-ended"),
+    DeadlineKind.NONE: ("未设定", "Not set"),
+    DeadlineKind.UNREAD: ("按原文", "As written"),
+}
+
+# An open list (DESIGN.md): these are offered, others are accepted.
+CATEGORIES: tuple[str, ...] = (
+    "政府工作报告", "民生实事", "领导批示", "重点督查督办", "重大政策", "生态环保", "其他",
+)
+
+# Allowed explicit moves; a check decides the moves out of PENDING_CHECK.
+FINDING_MOVES: dict[tuple[FindingStatus, FindingStatus], tuple[str, str]] = {
+    (FindingStatus.OPEN, FindingStatus.RECTIFYING): ("开始整改", "start rectification"),
+    (FindingStatus.RECTIFYING, FindingStatus.PENDING_CHECK): ("提交核查", "submit for check"),
+}
+
+
+def is_overdue(deadline: dt.date | None, done: bool, today: dt.date | None = None) -> bool:
+    """Overdue is derived, never stored: a dated deadline in the past on unfinished work."""
+    if deadline is None or done:
+        return False
+    return deadline < (today or dt.date.today())

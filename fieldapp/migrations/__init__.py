@@ -1,0 +1,84 @@
+"""Schema migrations (Alembic), applied when a store opens.
+
+The fast path costs one tiny query: if the database is already at `HEAD`, Alembic is not even
+imported. Otherwise an existing database is first copied to backups/ with SQLite's online
+backup, then upgraded in place. A revision this build does not know means a newer FieldApp
+wrote the file: it is refused, untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from pathlib import Path
+
+from fieldapp.errors import DatabaseTooNew, NotADatabase
+
+log = logging.getLogger(__name__)
+
+HEAD = "0001"
+HERE = Path(__file__).resolve().parent
+
+
+def current_revision(db_path: Path) -> str | None:
+    if not db_path.exists():
+        return None
+    con = sqlite3.connect(db_path)
+    try:
+        row = con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+        ).fetchone()
+        if not row:
+            return None
+        row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        return row[0] if row else None
+    except sqlite3.DatabaseError as exc:
+        raise NotADatabase(str(exc), path=db_path) from exc
+    finally:
+        con.close()
+
+
+def alembic_config(db_path: Path):  # -> alembic.config.Config, imported lazily
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(HERE))
+    cfg.set_main_option("sqlalchemy.url", f"sqlite:///{db_path}")
+    return cfg
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(HERE))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def backup(db_path: Path, backup_dir: Path, label: str) -> Path:
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = backup_dir / f"fieldapp-{stamp}-before-{label}.db"
+    src = sqlite3.connect(db_path)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
+def upgrade_to_head(db_path: Path, backup_dir: Path) -> None:
+    current = current_revision(db_path)
+    if current == HEAD:
+        return
+    if current is not None and current not in known_revisions():
+        raise DatabaseTooNew(revision=current)
+    if current is not None:
+        saved = backup(db_path, backup_dir, f"upgrade-from-{current}")
+        log.info("backed up database to %s before upgrading from %s", saved, current)
+    from alembic import command
+
+    command.upgrade(alembic_config(db_path), "head")
+    log.info("database at schema %s", HEAD)

@@ -1,0 +1,171 @@
+"""Read-only queries behind the views: the task table, its filter counts, one task's detail.
+
+The task table never loads everything: `task_ids` returns the ordered rowids for a filter
+(one indexed query), and `task_rows` loads the handful of rows a view shows, with their
+finding counts. Overdue is computed here from the deadline and today, never read from a column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, selectinload
+
+from fieldapp.domain import DeadlineKind, FindingStatus, TaskStatus, is_overdue
+from fieldapp.models import Check, Finding, Task
+
+SORTABLE = {
+    "code": "code", "title": "title", "category": "category",
+    "responsible": "json_extract(responsible_units, '$[0]')", "region": "region_code",
+    "deadline": "deadline", "status": "status",
+}
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    region_prefix: str = ""  # "3301" = every county of 杭州市
+    overdue_only: bool = False
+    search: str = ""
+    today: dt.date | None = None
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if self.statuses:
+            names = [f"s{i}" for i in range(len(self.statuses))]
+            clauses.append(f"status IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, self.statuses))
+        if self.categories:
+            names = [f"c{i}" for i in range(len(self.categories))]
+            clauses.append(f"category IN ({', '.join(':' + n for n in names)})")
+            params.update(zip(names, self.categories))
+        if self.region_prefix:
+            clauses.append("region_code LIKE :region")
+            params["region"] = self.region_prefix.rstrip("0") + "%"
+        if self.overdue_only:
+            clauses.append(f"{_OVERDUE_SQL} = 1")
+            params["today"] = (self.today or dt.date.today()).isoformat()
+        if self.search.strip():
+            clauses.append("(title LIKE :q OR code LIKE :q OR responsible_units LIKE :q OR address LIKE :q)")
+            params["q"] = f"%{self.search.strip()}%"
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+_OVERDUE_SQL = (
+    f"(deadline_kind = '{DeadlineKind.DATE}' AND deadline < :today "
+    f"AND status != '{TaskStatus.COMPLETED}')"
+)
+
+
+def task_ids(session: Session, flt: TaskFilter, sort: str = "deadline", descending: bool = False) -> list[int]:
+    """Rowids of the tasks matching `flt`, in display order."""
+    where, params = flt.where()
+    order = SORTABLE.get(sort, "deadline")
+    direction = "DESC" if descending else "ASC"
+    # NULL deadlines (open-ended) sort last either way; rowid breaks ties stably.
+    nulls = f"{order} IS NULL, " if sort == "deadline" else ""
+    sql = f"SELECT rowid FROM tasks{where} ORDER BY {nulls}{order} {direction}, rowid"
+    return [row[0] for row in session.execute(text(sql), params)]
+
+
+@dataclass
+class TaskRow:
+    rowid: int
+    id: str
+    code: str
+    title: str
+    category: str
+    responsible_units: list[str]
+    region_name: str
+    deadline: dt.date | None
+    deadline_kind: str
+    deadline_text: str
+    status: str
+    findings_open: int = 0
+    findings_closed: int = 0
+
+    def overdue(self, today: dt.date | None = None) -> bool:
+        if self.deadline_kind != DeadlineKind.DATE:
+            return False
+        return is_overdue(self.deadline, self.status == TaskStatus.COMPLETED, today)
+
+
+def task_rows(session: Session, rowids: Sequence[int]) -> dict[int, TaskRow]:
+    """Rows for `rowids` (any order), with open/closed finding counts."""
+    if not rowids:
+        return {}
+    marks = ",".join(str(int(r)) for r in rowids)
+    rows = session.execute(text(
+        "SELECT rowid, id, code, title, category, responsible_units, region_name, deadline, "
+        f"deadline_kind, deadline_text, status FROM tasks WHERE rowid IN ({marks})"
+    )).all()
+    out: dict[int, TaskRow] = {}
+    by_id: dict[str, TaskRow] = {}
+    for r in rows:
+        row = TaskRow(
+            rowid=r[0], id=r[1], code=r[2] or "", title=r[3], category=r[4],
+            responsible_units=json.loads(r[5] or "[]"), region_name=r[6],
+            deadline=dt.date.fromisoformat(r[7]) if r[7] else None,
+            deadline_kind=r[8], deadline_text=r[9], status=r[10],
+        )
+        out[row.rowid] = row
+        by_id[row.id] = row
+    ids = ",".join(f"'{i}'" for i in by_id)  # uuids we just read, not user input
+    for task_id, status, count in session.execute(text(
+        f"SELECT task_id, status = '{FindingStatus.CLOSED}', COUNT(*) FROM findings "
+        f"WHERE task_id IN ({ids}) GROUP BY task_id, status = '{FindingStatus.CLOSED}'"
+    )):
+        if status:
+            by_id[task_id].findings_closed = count
+        else:
+            by_id[task_id].findings_open = count
+    return out
+
+
+@dataclass
+class TaskCounts:
+    total: int = 0
+    overdue: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def task_counts(session: Session, flt: TaskFilter) -> TaskCounts:
+    where, params = flt.where()
+    params.setdefault("today", (flt.today or dt.date.today()).isoformat())
+    counts = TaskCounts()
+    for status, n, overdue in session.execute(text(
+        f"SELECT status, COUNT(*), SUM({_OVERDUE_SQL}) FROM tasks{where} GROUP BY status"
+    ), params):
+        counts.by_status[status] = n
+        counts.total += n
+        counts.overdue += overdue or 0
+    return counts
+
+
+def distinct_values(session: Session, column: str) -> list[str]:
+    assert column in ("category", "region_name")
+    return [r[0] for r in session.execute(text(
+        f"SELECT DISTINCT {column} FROM tasks WHERE {column} != '' ORDER BY {column}"))]
+
+
+def regions_in_use(session: Session) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in session.execute(text(
+        "SELECT DISTINCT region_code, region_name FROM tasks WHERE region_code != '' ORDER BY region_code"))]
+
+
+def task_detail(session: Session, task_id: str) -> Task | None:
+    """One task with its visits, findings, their photos and checks, loaded eagerly."""
+    return session.get(
+        Task, task_id,
+        options=[
+            selectinload(Task.visits),
+            selectinload(Task.findings).selectinload(Finding.photos),
+            selectinload(Task.findings).selectinload(Finding.checks).selectinload(Check.photos),
+        ],
+    )
