@@ -1,0 +1,69 @@
+"""The two error paths: expected errors in the user's language, everything else as a crash.
+
+Expected errors (`FieldAppError`) say what happened and what to do, with a button that copies
+the technical details. Unexpected exceptions reach `sys.excepthook`, are logged, and show a
+crash dialog with version and OS so a report to IT is useful.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from fieldapp import __version__
+from fieldapp.errors import FieldAppError
+from ui.i18n import current_lang
+
+log = logging.getLogger(__name__)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ErrorDialog", text)
+
+
+def _details(exc: BaseException) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return (f"FieldApp {__version__} · Python {platform.python_version()} · "
+            f"{platform.platform()}\n\n" + "".join(lines))
+
+
+def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str) -> QMessageBox:
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    copy = box.addButton(_tr("Copy details"), QMessageBox.ButtonRole.ActionRole)
+    copy.clicked.disconnect()  # keep the box open after copying
+    copy.clicked.connect(lambda: QApplication.clipboard().setText(details))
+    box.setDetailedText(details)
+    box.setObjectName("errorBox")
+    return box
+
+
+def show_error(parent: QWidget | None, exc: BaseException | list[FieldAppError]) -> QMessageBox:
+    """Show `exc` (or several expected errors) without blocking; returns the dialog."""
+    if isinstance(exc, list):
+        text = "\n".join(e.message(current_lang()) for e in exc)
+        box = _box(parent, QMessageBox.Icon.Warning, _tr("FieldApp"), text, "\n\n".join(_details(e) for e in exc))
+    elif isinstance(exc, FieldAppError):
+        box = _box(parent, QMessageBox.Icon.Warning, _tr("FieldApp"), exc.message(current_lang()), _details(exc))
+    else:
+        box = _box(parent, QMessageBox.Icon.Critical, _tr("FieldApp: unexpected error"),
+                   _tr("Something went wrong that FieldApp did not expect. Your saved data is safe. "
+                       "Please send the details to your IT staff."), _details(exc))
+    box.open()
+    return box
+
+
+def install_excepthook() -> None:
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        log.critical("unhandled exception", exc_info=(kind, exc, tb))
+        if QApplication.instance() is not None and not isinstance(exc, KeyboardInterrupt):
+            show_error(QApplication.activeWindow(), exc)
+        else:
+            sys.__excepthook__(kind, exc, tb)
+
+    sys.excepthook = hook

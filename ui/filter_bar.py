@@ -1,0 +1,99 @@
+"""The filter bar above the task table: status, category, region, overdue, search, and counts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from fieldapp.domain import CATEGORIES, TaskStatus
+from fieldapp.queries import TaskCounts, TaskFilter
+from ui.i18n import current_lang
+
+
+class FilterBar(QWidget):
+    filter_changed = Signal(object)  # TaskFilter
+
+    def __init__(self, regions: list[tuple[str, str]], categories: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._regions = regions
+        self._categories = list(dict.fromkeys([*CATEGORIES, *categories]))
+        self.status = QComboBox(objectName="statusFilter")
+        self.category = QComboBox(objectName="categoryFilter")
+        self.region = QComboBox(objectName="regionFilter")
+        self.region.setMinimumContentsLength(10)
+        self.overdue = QCheckBox(objectName="overdueFilter")
+        self.search = QLineEdit(objectName="searchBox")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(180)
+        self.counts = QLabel(objectName="countsLabel")
+        self._labels = [QLabel(), QLabel(), QLabel()]
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        for label, combo in zip(self._labels, (self.status, self.category, self.region)):
+            layout.addWidget(label)
+            layout.addWidget(combo)
+        layout.addWidget(self.overdue)
+        layout.addWidget(self.search, 1)
+        layout.addWidget(self.counts)
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self._emit)
+        self.retranslate()
+        for combo in (self.status, self.category, self.region):
+            combo.currentIndexChanged.connect(self._emit)
+        self.overdue.toggled.connect(self._emit)
+        self.search.textChanged.connect(self._debounce.start)
+
+    def retranslate(self) -> None:
+        lang = current_lang()
+        widgets = (self.status, self.category, self.region)
+        keep = [w.currentIndex() for w in widgets]
+        for w in widgets:
+            w.blockSignals(True)
+            w.clear()
+        self._labels[0].setText(self.tr("Status"))
+        self._labels[1].setText(self.tr("Category"))
+        self._labels[2].setText(self.tr("Region"))
+        self.status.addItem(self.tr("All"), None)
+        for st in TaskStatus:
+            self.status.addItem(st.label(lang), st.value)
+        self.category.addItem(self.tr("All"), None)
+        for c in self._categories:
+            self.category.addItem(c, c)
+        self.region.addItem(self.tr("All"), None)
+        for code, name in self._regions:
+            self.region.addItem(name, code)
+        self.overdue.setText(self.tr("Overdue only"))
+        self.search.setPlaceholderText(self.tr("Search code, title, unit, address…"))
+        for w, i in zip(widgets, keep):
+            w.setCurrentIndex(max(i, 0))
+            w.blockSignals(False)
+
+    def current(self) -> TaskFilter:
+        status = self.status.currentData()
+        category = self.category.currentData()
+        region = self.region.currentData()
+        return TaskFilter(
+            statuses=(status,) if status else (),
+            categories=(category,) if category else (),
+            region_prefix=region or "",
+            overdue_only=self.overdue.isChecked(),
+            search=self.search.text(),
+        )
+
+    def _emit(self) -> None:
+        self.filter_changed.emit(self.current())
+
+    def show_counts(self, counts: TaskCounts, shown: int) -> None:
+        lang = current_lang()
+        parts = [self.tr("%n task(s)", "", shown)]
+        if counts.overdue:
+            parts.append(self.tr("%n overdue", "", counts.overdue))
+        for st in TaskStatus:
+            if counts.by_status.get(st.value):
+                parts.append(f"{st.label(lang)} {counts.by_status[st.value]}")
+        self.counts.setText(" · ".join(parts))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)

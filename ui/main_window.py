@@ -1,0 +1,201 @@
+"""The main window: the filter bar and task table on the left, the opened task on the right."""
+
+from __future__ import annotations
+
+import platform
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMessageBox, QSplitter, QTableView,
+    QVBoxLayout, QWidget,
+)
+
+from fieldapp import __version__
+from fieldapp.queries import distinct_values, regions_in_use, task_counts
+from fieldapp.services import Changes
+from fieldapp.store import Store
+from ui import i18n
+from ui.error_dialog import show_error
+from ui.filter_bar import FilterBar
+from ui.ops import Runner
+from ui.settings import Settings
+from ui.settings_dialog import SettingsDialog
+from ui.task_detail import TaskDetail
+from ui.task_model import COLUMNS, TaskTableModel
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: Store, settings: Settings) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.store = store
+        self.settings = settings
+        self.runner = Runner(self)
+        self.runner.changed.connect(self.on_changed)
+        self.runner.failed.connect(show_error)
+
+        with store.session() as s:
+            regions = regions_in_use(s)
+            categories = distinct_values(s, "category")
+        self.filter_bar = FilterBar(regions, categories)
+        self.model = TaskTableModel(store.session, self)
+        self.table = QTableView(objectName="taskTable")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSortIndicator(COLUMNS.index("deadline"), Qt.SortOrder.AscendingOrder)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        widths = {"code": 120, "title": 300, "category": 100, "responsible": 170, "region": 80,
+                  "deadline": 96, "status": 64, "open": 56, "closed": 56, "overdue": 50}
+        for i, key in enumerate(COLUMNS):
+            self.table.setColumnWidth(i, widths[key])
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+
+        self.detail = TaskDetail(store, self.runner)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.filter_bar)
+        left_layout.addWidget(self.table, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(self.splitter)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.filter_bar.filter_changed.connect(self.apply_filter)
+
+        self._actions()
+        self.retranslate()
+        self.model.reload()
+        self._update_counts()
+        geometry = settings.get("window/geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 880)
+        if settings.get("window/splitter"):
+            self.splitter.restoreState(settings.get("window/splitter"))
+        else:
+            self.splitter.setSizes([860, 580])
+
+    # --- menus -----------------------------------------------------------------------------
+    def _actions(self) -> None:
+        self.file_menu = self.menuBar().addMenu("")
+        self.view_menu = self.menuBar().addMenu("")
+        self.settings_menu = self.menuBar().addMenu("")
+        self.help_menu = self.menuBar().addMenu("")
+        self.quit_action = QAction(self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        self.refresh_action = QAction(self, shortcut=QKeySequence.StandardKey.Refresh, triggered=self.refresh)
+        self.settings_action = QAction(self, triggered=self.edit_settings)
+        self.about_action = QAction(self, triggered=self.about)
+        self.logs_action = QAction(self, triggered=self.open_data_dir)
+        self.file_menu.addAction(self.quit_action)
+        self.view_menu.addAction(self.refresh_action)
+        self.settings_menu.addAction(self.settings_action)
+        self.help_menu.addAction(self.logs_action)
+        self.help_menu.addAction(self.about_action)
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("FieldApp — Supervision inspection"))
+        self.file_menu.setTitle(self.tr("&File"))
+        self.view_menu.setTitle(self.tr("&View"))
+        self.settings_menu.setTitle(self.tr("&Settings"))
+        self.help_menu.setTitle(self.tr("&Help"))
+        self.quit_action.setText(self.tr("&Quit"))
+        self.refresh_action.setText(self.tr("&Refresh"))
+        self.settings_action.setText(self.tr("&Preferences…"))
+        self.about_action.setText(self.tr("&About FieldApp"))
+        self.logs_action.setText(self.tr("Open &data folder (logs, backups)"))
+        self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        self._update_counts()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            self.model.layoutChanged.emit()  # status labels are translated in data()
+        super().changeEvent(event)
+
+    # --- behaviour -------------------------------------------------------------------------
+    def apply_filter(self, flt) -> None:  # noqa: ANN001
+        current = self.detail.task_id
+        self.model.set_filter(flt)
+        self._update_counts()
+        self.select_task(current) if current else None
+
+    def _update_counts(self) -> None:
+        with self.store.session() as s:
+            counts = task_counts(s, self.model.filter)
+        self.filter_bar.show_counts(counts, self.model.rowCount())
+        self.status_label.setText(self.tr("Data folder: %s") % self.store.data_dir)
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = self.model.task_row(current.row()) if current.isValid() else None
+        self.detail.show_task(row.id if row else None)
+
+    def select_task(self, task_id: str) -> bool:
+        row = self.model.row_of_task(task_id)
+        if row < 0:
+            return False
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        return True
+
+    def on_changed(self, changes: Changes) -> None:
+        if changes.tasks:
+            self.model.refresh_tasks(changes.tasks)
+            self._update_counts()
+        if self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
+            self.detail.reload()
+
+    def refresh(self) -> None:
+        current = self.detail.task_id
+        self.model.reload()
+        self._update_counts()
+        if current:
+            self.select_task(current)
+
+    def edit_settings(self) -> None:
+        dialog = SettingsDialog(i18n.current_lang(), self.settings.get("inspector_name"), self)
+        if not dialog.exec():
+            return
+        name = dialog.inspector.text().strip()
+        self.settings.set("inspector_name", name)
+        if name:
+            self.store.author = name
+        lang = dialog.language.currentData()
+        if lang != i18n.current_lang():
+            self.settings.set("language", lang)
+            i18n.install(lang)  # widgets retranslate on LanguageChange
+
+    def about(self) -> None:
+        QMessageBox.about(self, self.tr("About FieldApp"), self.tr(
+            "<b>FieldApp %1</b><br>Offline-first supervision inspection for inspectors in the field."
+            "<br><br>Data folder: %2<br>Python %3 · %4"
+        ).replace("%1", __version__).replace("%2", str(self.store.data_dir))
+         .replace("%3", platform.python_version()).replace("%4", platform.platform()))
+
+    def open_data_dir(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.store.data_dir)))
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001
+        if not self.runner.idle():
+            answer = QMessageBox.question(self, self.tr("Work in progress"), self.tr(
+                "FieldApp is still saving. Quit anyway? Unfinished work will not be saved."))
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.settings.set("window/geometry", bytes(self.saveGeometry()))
+        self.settings.set("window/splitter", bytes(self.splitter.saveState()))
+        super().closeEvent(event)

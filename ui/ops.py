@@ -1,0 +1,125 @@
+"""The one place that runs work off the GUI thread.
+
+`Runner.run(fn, ...)` calls `fn(progress, cancel)` on a single background writer thread (so
+SQLite sees one writer), shows a progress dialog with Cancel only if the work takes longer
+than ~600 ms, and delivers the outcome on the GUI thread: a `Changes` result is announced on
+`Runner.changed` so every view refreshes what it shows; `Interrupted` is a quiet stop;
+expected errors get a dialog in the user's language; anything else is logged and shown as a
+crash. Threads are never killed: Cancel sets an event the service checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from fieldapp.errors import FieldAppError, Interrupted
+from fieldapp.services import Changes
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[Callable[[int, int], None], threading.Event], Any]
+
+
+@dataclass
+class Op:
+    label: str
+    fn: Work
+    on_success: Callable[[Any], None] | None
+    on_failure: Callable[[BaseException], None] | None
+    parent: QWidget | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    dialog: QProgressDialog | None = None
+    last_progress: float = 0.0
+
+
+class Runner(QObject):
+    changed = Signal(object)        # Changes, on the GUI thread
+    failed = Signal(object, object)  # (parent widget, exception or list of them) for the error dialogs
+    _finished = Signal(object, object, object)
+    _progressed = Signal(object, int, int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldapp-writer")
+        self._running: set[int] = set()
+        self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._progressed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+
+    def idle(self) -> bool:
+        return not self._running
+
+    def run(self, label: str, fn: Work, *, on_success: Callable[[Any], None] | None = None,
+            on_failure: Callable[[BaseException], None] | None = None,
+            parent: QWidget | None = None, progress: bool = True) -> Op:
+        op = Op(label, fn, on_success, on_failure, parent)
+        if progress:
+            op.dialog = self._dialog(op)
+        self._running.add(id(op))
+        self._pool.submit(self._work, op)
+        return op
+
+    def _dialog(self, op: Op) -> QProgressDialog:
+        dialog = QProgressDialog(op.label, self.tr("Cancel"), 0, 0, op.parent)
+        dialog.setWindowTitle(op.label)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(600)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(op.cancel.set)
+        dialog.setValue(0)
+        return dialog
+
+    def _work(self, op: Op) -> None:
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if done >= total or now - op.last_progress > 0.1:  # throttle to ~10 per second
+                op.last_progress = now
+                self._progressed.emit(op, done, total)
+
+        try:
+            result = op.fn(progress, op.cancel)
+        except BaseException as exc:  # noqa: BLE001 - delivered to the GUI thread, not swallowed
+            self._finished.emit(op, None, exc)
+        else:
+            self._finished.emit(op, result, None)
+
+    def _on_progress(self, op: Op, done: int, total: int) -> None:
+        if op.dialog is not None and id(op) in self._running:
+            op.dialog.setMaximum(max(total, 1))
+            op.dialog.setValue(min(done, total))
+
+    def _on_finished(self, op: Op, result: Any, error: BaseException | None) -> None:
+        self._running.discard(id(op))
+        if op.dialog is not None:
+            op.dialog.reset()
+            op.dialog.deleteLater()
+            op.dialog = None
+        if error is None:
+            if isinstance(result, Changes):
+                self.changed.emit(result)
+                if result.refused:  # some items were not taken: say which and why
+                    self.failed.emit(op.parent, result.refused)
+            if op.on_success:
+                op.on_success(result)
+            return
+        if isinstance(error, Interrupted):
+            log.info("%s: cancelled", op.label)
+            return
+        if not isinstance(error, FieldAppError):
+            log.error("%s failed", op.label, exc_info=(type(error), error, error.__traceback__))
+        else:
+            log.warning("%s refused: %s", op.label, error)
+        if op.on_failure:
+            op.on_failure(error)
+        self.failed.emit(op.parent, error)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,186 @@
+"""The task table's model: fast at 100k tasks.
+
+One SQL query yields the ordered rowids for the current filter and sort; row data is loaded
+a page at a time for what the view asks for, kept in a bounded cache, and only changed rows
+are invalidated. A new filter or sort resets the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from typing import Any, Callable
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from sqlalchemy.orm import Session
+
+from fieldapp.domain import TaskStatus
+from fieldapp.queries import TaskFilter, TaskRow, task_ids, task_rows
+from ui.i18n import current_lang
+
+PAGE = 200
+MAX_PAGES = 40
+
+COLUMNS = ("code", "title", "category", "responsible", "region", "deadline", "status",
+           "open", "closed", "overdue")
+SORT_KEYS = {"code", "title", "category", "responsible", "region", "deadline", "status"}
+OVERDUE_BG = QColor("#fde2e1")
+OVERDUE_FG = QColor("#b3261e")
+
+
+class TaskTableModel(QAbstractTableModel):
+    def __init__(self, session_factory: Callable[[], Session], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._session_factory = session_factory
+        self._filter = TaskFilter()
+        self._sort = ("deadline", False)
+        self._ids: list[int] = []
+        self._pages: OrderedDict[int, dict[int, TaskRow]] = OrderedDict()
+        self.today = dt.date.today()
+
+    # --- loading ---------------------------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        return {
+            "code": self.tr("Code"), "title": self.tr("Title"), "category": self.tr("Category"),
+            "responsible": self.tr("Responsible unit"), "region": self.tr("Region"),
+            "deadline": self.tr("Deadline"), "status": self.tr("Status"),
+            "open": self.tr("Open findings"), "closed": self.tr("Closed findings"),
+            "overdue": self.tr("Overdue"),
+        }
+
+    def set_filter(self, flt: TaskFilter) -> None:
+        self._filter = flt
+        self.reload()
+
+    @property
+    def filter(self) -> TaskFilter:
+        return self._filter
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self.today = dt.date.today()
+        with self._session_factory() as s:
+            self._ids = task_ids(s, self._filter, *self._sort)
+        self._pages.clear()
+        self.endResetModel()
+
+    def refresh_tasks(self, task_uuids: set[str]) -> None:
+        """Rows of these tasks changed: reload their pages, keep everything else."""
+        with self._session_factory() as s:
+            ids = task_ids(s, self._filter, *self._sort)
+        if ids != self._ids:
+            self.layoutAboutToBeChanged.emit()
+            new = {rid: i for i, rid in enumerate(ids)}
+            moved_from, moved_to = [], []
+            for idx in self.persistentIndexList():
+                rid = self._ids[idx.row()] if idx.row() < len(self._ids) else None
+                moved_from.append(idx)
+                row = new.get(rid, -1) if rid is not None else -1
+                moved_to.append(self.index(row, idx.column()) if row >= 0 else QModelIndex())
+            self._ids = ids
+            self._pages.clear()
+            self.changePersistentIndexList(moved_from, moved_to)
+            self.layoutChanged.emit()
+            return
+        for page, rows in list(self._pages.items()):
+            if any(r.id in task_uuids for r in rows.values()):
+                del self._pages[page]
+                first = page * PAGE
+                last = min(first + PAGE, len(self._ids)) - 1
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    def _row(self, row: int) -> TaskRow | None:
+        page = row // PAGE
+        rows = self._pages.get(page)
+        if rows is None:
+            with self._session_factory() as s:
+                rows = task_rows(s, self._ids[page * PAGE:(page + 1) * PAGE])
+            self._pages[page] = rows
+            if len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        return rows.get(self._ids[row])
+
+    def task_row(self, row: int) -> TaskRow | None:
+        return self._row(row) if 0 <= row < len(self._ids) else None
+
+    def row_of_task(self, task_uuid: str) -> int:
+        """The row showing this task, or -1; looks only at loaded pages, then asks SQL."""
+        for page, rows in self._pages.items():
+            for rid, r in rows.items():
+                if r.id == task_uuid:
+                    return self._ids.index(rid)
+        with self._session_factory() as s:
+            found = s.connection().exec_driver_sql("SELECT rowid FROM tasks WHERE id = ?", (task_uuid,)).first()
+        if found and found[0] in self._ids:
+            return self._ids.index(found[0])
+        return -1
+
+    # --- Qt model API ----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self._headers()[COLUMNS[section]]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self._row(index.row())
+        if r is None:
+            return None
+        col = COLUMNS[index.column()]
+        overdue = r.overdue(self.today)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(r, col, overdue)
+        if role == Qt.ItemDataRole.ToolTipRole and col in ("title", "responsible"):
+            return self._display(r, col, overdue)
+        if role == Qt.ItemDataRole.BackgroundRole and overdue:
+            return QBrush(OVERDUE_BG)
+        if role == Qt.ItemDataRole.ForegroundRole and overdue and col in ("deadline", "overdue"):
+            return QBrush(OVERDUE_FG)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in ("open", "closed"):
+            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return r.id
+        return None
+
+    def _display(self, r: TaskRow, col: str, overdue: bool) -> str:
+        lang = current_lang()
+        if col == "code":
+            return r.code
+        if col == "title":
+            return r.title
+        if col == "category":
+            return r.category
+        if col == "responsible":
+            return "、".join(r.responsible_units)
+        if col == "region":
+            return r.region_name
+        if col == "deadline":
+            if r.deadline is not None:
+                return r.deadline.isoformat()
+            return r.deadline_text or ("" if r.deadline_kind == "none" else self.tr("Open-ended"))
+        if col == "status":
+            return TaskStatus(r.status).label(lang)
+        if col == "open":
+            return str(r.findings_open) if r.findings_open else ""
+        if col == "closed":
+            return str(r.findings_closed) if r.findings_closed else ""
+        if col == "overdue":
+            return self.tr("Overdue") if overdue else ""
+        return ""
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = COLUMNS[column]
+        if key not in SORT_KEYS:
+            return
+        self._sort = (key, order == Qt.SortOrder.DescendingOrder)
+        self.reload()
