@@ -47,7 +47,7 @@ class TaskFilter:
             params.update(zip(names, self.categories))
         if self.region_prefix:
             clauses.append("region_code LIKE :region")
-            params["region"] = self.region_prefix.rstrip("0") + "%"
+            params["region"] = region_prefix(self.region_prefix) + "%"
         if self.overdue_only:
             clauses.append(f"{_OVERDUE_SQL} = 1")
             params["today"] = (self.today or dt.date.today()).isoformat()
@@ -55,6 +55,16 @@ class TaskFilter:
             clauses.append("(title LIKE :q OR code LIKE :q OR responsible_units LIKE :q OR address LIKE :q)")
             params["q"] = f"%{self.search.strip()}%"
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def region_prefix(code: str) -> str:
+    """The code prefix shared by a division and everything under it (GB/T 2260 levels)."""
+    code = code.strip()
+    if len(code) == 6 and code.endswith("0000"):
+        return code[:2]
+    if len(code) == 6 and code.endswith("00"):
+        return code[:4]
+    return code
 
 
 _OVERDUE_SQL = (

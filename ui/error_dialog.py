@@ -23,10 +23,6 @@ from ui.i18n import current_lang
 log = logging.getLogger(__name__)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ErrorDialog", text)
-
-
 def _details(exc: BaseException) -> str:
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     return (f"FieldApp {__version__} · Python {platform.python_version()} · "
@@ -35,9 +31,10 @@ def _details(exc: BaseException) -> str:
 
 def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str) -> QMessageBox:
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
-    copy = box.addButton(_tr("Copy details"), QMessageBox.ButtonRole.ActionRole)
+    copy = box.addButton(QCoreApplication.translate("ErrorDialog", "Copy details"), QMessageBox.ButtonRole.ActionRole)
     copy.clicked.disconnect()  # keep the box open after copying
     copy.clicked.connect(lambda: QApplication.clipboard().setText(details))
+    box.setEscapeButton(QMessageBox.StandardButton.Ok)
     box.setDetailedText(details)
     box.setObjectName("errorBox")
     return box
@@ -47,13 +44,13 @@ def show_error(parent: QWidget | None, exc: BaseException | list[FieldAppError])
     """Show `exc` (or several expected errors) without blocking; returns the dialog."""
     if isinstance(exc, list):
         text = "\n".join(e.message(current_lang()) for e in exc)
-        box = _box(parent, QMessageBox.Icon.Warning, _tr("FieldApp"), text, "\n\n".join(_details(e) for e in exc))
+        box = _box(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), text, "\n\n".join(_details(e) for e in exc))
     elif isinstance(exc, FieldAppError):
-        box = _box(parent, QMessageBox.Icon.Warning, _tr("FieldApp"), exc.message(current_lang()), _details(exc))
+        box = _box(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), exc.message(current_lang()), _details(exc))
     else:
-        box = _box(parent, QMessageBox.Icon.Critical, _tr("FieldApp: unexpected error"),
-                   _tr("Something went wrong that FieldApp did not expect. Your saved data is safe. "
-                       "Please send the details to your IT staff."), _details(exc))
+        box = _box(parent, QMessageBox.Icon.Critical, QCoreApplication.translate("ErrorDialog", "FieldApp: unexpected error"),
+                   QCoreApplication.translate("ErrorDialog", "Something went wrong that FieldApp did not expect. "
+                                              "Your saved data is safe. Please send the details to your IT staff."), _details(exc))
     box.open()
     return box
 

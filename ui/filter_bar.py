@@ -5,18 +5,24 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from fieldapp import regions
 from fieldapp.domain import CATEGORIES, TaskStatus
 from fieldapp.queries import TaskCounts, TaskFilter
 from ui.i18n import current_lang
 
 
+def city_name(code: str) -> str:
+    region = regions.lookup(code)
+    return region.name if region else code
+
+
 class FilterBar(QWidget):
     filter_changed = Signal(object)  # TaskFilter
 
-    def __init__(self, regions: list[tuple[str, str]], categories: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._regions = regions
-        self._categories = list(dict.fromkeys([*CATEGORIES, *categories]))
+        self._regions: list[tuple[str, str]] = []
+        self._categories = list(CATEGORIES)
         self.status = QComboBox(objectName="statusFilter")
         self.category = QComboBox(objectName="categoryFilter")
         self.region = QComboBox(objectName="regionFilter")
@@ -43,10 +49,16 @@ class FilterBar(QWidget):
         self.overdue.toggled.connect(self._emit)
         self.search.textChanged.connect(self._debounce.start)
 
+    def set_choices(self, regions: list[tuple[str, str]], categories: list[str]) -> None:
+        """Offer the counties (grouped under their cities) and categories the tasks use."""
+        self._regions = regions
+        self._categories = list(dict.fromkeys([*CATEGORIES, *categories]))
+        self.retranslate()
+
     def retranslate(self) -> None:
         lang = current_lang()
         widgets = (self.status, self.category, self.region)
-        keep = [w.currentIndex() for w in widgets]
+        keep = [w.currentData() for w in widgets]
         for w in widgets:
             w.blockSignals(True)
             w.clear()
@@ -60,12 +72,16 @@ class FilterBar(QWidget):
         for c in self._categories:
             self.category.addItem(c, c)
         self.region.addItem(self.tr("All"), None)
+        city = None
         for code, name in self._regions:
-            self.region.addItem(name, code)
+            if code[:4] != city:
+                city = code[:4]
+                self.region.addItem(city_name(city + "00"), city + "00")
+            self.region.addItem("\u3000" + name, code)
         self.overdue.setText(self.tr("Overdue only"))
         self.search.setPlaceholderText(self.tr("Search code, title, unit, address…"))
-        for w, i in zip(widgets, keep):
-            w.setCurrentIndex(max(i, 0))
+        for w, data in zip(widgets, keep):
+            w.setCurrentIndex(max(w.findData(data), 0))
             w.blockSignals(False)
 
     def current(self) -> TaskFilter:

@@ -35,10 +35,7 @@ class MainWindow(QMainWindow):
         self.runner.changed.connect(self.on_changed)
         self.runner.failed.connect(show_error)
 
-        with store.session() as s:
-            regions = regions_in_use(s)
-            categories = distinct_values(s, "category")
-        self.filter_bar = FilterBar(regions, categories)
+        self.filter_bar = FilterBar()
         self.model = TaskTableModel(store.session, self)
         self.table = QTableView(objectName="taskTable")
         self.table.setModel(self.model)
@@ -76,6 +73,7 @@ class MainWindow(QMainWindow):
 
         self._actions()
         self.retranslate()
+        self._load_choices()
         self.model.reload()
         self._update_counts()
         geometry = settings.get("window/geometry")
@@ -159,8 +157,13 @@ class MainWindow(QMainWindow):
         if self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
             self.detail.reload()
 
+    def _load_choices(self) -> None:
+        with self.store.session() as s:
+            self.filter_bar.set_choices(regions_in_use(s), distinct_values(s, "category"))
+
     def refresh(self) -> None:
         current = self.detail.task_id
+        self._load_choices()
         self.model.reload()
         self._update_counts()
         if current:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from PySide6.QtCore import QDate, QDateTime, Qt
+from PySide6.QtCore import QCoreApplication, QDate, QDateTime, Qt
 from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog,
@@ -21,9 +21,10 @@ from ui.i18n import current_lang
 from ui.photos import IMAGE_SUFFIXES, dropped_files
 
 
-def image_filter(tr) -> str:  # noqa: ANN001 - a widget's tr
+def image_filter() -> str:
     patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-    return tr("Images (%s)") % patterns + ";;" + tr("All files (*)")
+    return (QCoreApplication.translate("PhotoFiles", "Images (%s)") % patterns + ";;"
+            + QCoreApplication.translate("PhotoFiles", "All files (*)"))
 
 
 class _Form(QDialog):
@@ -209,7 +210,7 @@ class CheckDialog(_Form):
         self.form.addRow(self.hint)
 
     def _choose(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Choose photos"), "", image_filter(self.tr))
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Choose photos"), "", image_filter())
         self.photos.add_files([Path(f) for f in files])
 
     def problem(self) -> str:

@@ -342,7 +342,7 @@ class TaskDetail(QWidget):
                 self.store, finding_id, progress=p, cancel=c, **values), parent=self.window())
 
     def choose_photos(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Add photos"), "", image_filter(self.tr))
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Add photos"), "", image_filter())
         if files:
             self.add_photos([Path(f) for f in files])
 

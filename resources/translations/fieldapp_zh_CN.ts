@@ -1,0 +1,552 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>CheckDialog</name>
+    <message>
+        <source>Rectification check</source>
+        <translation>整改核查</translation>
+    </message>
+    <message>
+        <source>Add “after” photos…</source>
+        <translation>添加“整改后”照片…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>A passing check closes the finding (销号) and needs at least one “after” photo. 未整改 sends it back for rectification.</source>
+        <translation>核查通过即销号，须至少附一张“整改后”照片；核查结果为“未整改”时退回整改。</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>核查结果</translation>
+    </message>
+    <message>
+        <source>Checked at</source>
+        <translation>核查时间</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>核查意见</translation>
+    </message>
+    <message>
+        <source>Photos</source>
+        <translation>照片</translation>
+    </message>
+    <message>
+        <source>Choose photos</source>
+        <translation>选择照片</translation>
+    </message>
+    <message>
+        <source>Closing needs at least one “after” photo as evidence. Add one, or choose 未整改 to send the finding back.</source>
+        <translation>销号须至少附一张“整改后”照片作为证据。请添加照片，或选择“未整改”退回整改。</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorDialog</name>
+    <message>
+        <source>Copy details</source>
+        <translation>复制详细信息</translation>
+    </message>
+    <message>
+        <source>FieldApp</source>
+        <translation>FieldApp 现场督查</translation>
+    </message>
+    <message>
+        <source>FieldApp: unexpected error</source>
+        <translation>FieldApp：意外错误</translation>
+    </message>
+    <message>
+        <source>Something went wrong that FieldApp did not expect. Your saved data is safe. Please send the details to your IT staff.</source>
+        <translation>FieldApp 遇到了意外错误。已保存的数据是安全的。请将详细信息发送给信息化人员。</translation>
+    </message>
+</context>
+<context>
+    <name>FilterBar</name>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>督查类别</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>行政区划</translation>
+    </message>
+    <message>
+        <source>All</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <source>Overdue only</source>
+        <translation>只看逾期</translation>
+    </message>
+    <message>
+        <source>Search code, title, unit, address…</source>
+        <translation>搜索编号、名称、单位、地址…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n task(s)</source>
+        <translation>
+            <numerusform>共 %n 项任务</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n overdue</source>
+        <translation>
+            <numerusform>逾期 %n 项</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>FindingDialog</name>
+    <message>
+        <source>Record a finding</source>
+        <translation>记录发现问题</translation>
+    </message>
+    <message>
+        <source>Set a deadline</source>
+        <translation>设定时限</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>问题描述</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>督查类别</translation>
+    </message>
+    <message>
+        <source>Severity</source>
+        <translation>严重程度</translation>
+    </message>
+    <message>
+        <source>Responsible unit</source>
+        <translation>责任单位</translation>
+    </message>
+    <message>
+        <source>Rectification requirement</source>
+        <translation>整改要求</translation>
+    </message>
+    <message>
+        <source>Rectification deadline</source>
+        <translation>整改时限</translation>
+    </message>
+    <message>
+        <source>Describe the problem found.</source>
+        <translation>请填写问题描述。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>FieldApp — Supervision inspection</source>
+        <translation>FieldApp 现场督查</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>设置(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Refresh</source>
+        <translation>刷新(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Preferences…</source>
+        <translation>首选项(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>&amp;About FieldApp</source>
+        <translation>关于 FieldApp(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Open &amp;data folder (logs, backups)</source>
+        <translation>打开数据文件夹（日志、备份）(&amp;D)</translation>
+    </message>
+    <message>
+        <source>Data folder: %s</source>
+        <translation>数据目录：%s</translation>
+    </message>
+    <message>
+        <source>About FieldApp</source>
+        <translation>关于 FieldApp</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;FieldApp %1&lt;/b&gt;&lt;br&gt;Offline-first supervision inspection for inspectors in the field.&lt;br&gt;&lt;br&gt;Data folder: %2&lt;br&gt;Python %3 · %4</source>
+        <translation>&lt;b&gt;FieldApp 现场督查 %1&lt;/b&gt;&lt;br&gt;离线优先的政务督查现场工作软件。&lt;br&gt;&lt;br&gt;数据目录：%2&lt;br&gt;Python %3 · %4</translation>
+    </message>
+    <message>
+        <source>Work in progress</source>
+        <translation>正在保存</translation>
+    </message>
+    <message>
+        <source>FieldApp is still saving. Quit anyway? Unfinished work will not be saved.</source>
+        <translation>FieldApp 仍在保存数据。确定要退出吗？未完成的操作不会被保存。</translation>
+    </message>
+</context>
+<context>
+    <name>PhotoFiles</name>
+    <message>
+        <source>Images (%s)</source>
+        <translation>图片 (%s)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>PhotoViewer</name>
+    <message>
+        <source>Photo — %s</source>
+        <translation>照片 — %s</translation>
+    </message>
+    <message>
+        <source>The photo file cannot be shown: %s</source>
+        <translation>无法显示照片文件：%s</translation>
+    </message>
+    <message>
+        <source>not recorded</source>
+        <translation>未记录</translation>
+    </message>
+    <message>
+        <source>Taken at (EXIF)</source>
+        <translation>拍摄时间（EXIF）</translation>
+    </message>
+    <message>
+        <source>GPS (EXIF)</source>
+        <translation>GPS 位置（EXIF）</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>照片类型</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>尺寸</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>原文件</translation>
+    </message>
+</context>
+<context>
+    <name>Runner</name>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Your name, recorded as the author of visits, findings and checks</source>
+        <translation>您的姓名，将记录为督查、问题和核查的填报人</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>界面语言</translation>
+    </message>
+    <message>
+        <source>Inspector name</source>
+        <translation>督查员姓名</translation>
+    </message>
+</context>
+<context>
+    <name>TaskDetail</name>
+    <message>
+        <source>Responsible units</source>
+        <translation>责任单位</translation>
+    </message>
+    <message>
+        <source>Lead unit</source>
+        <translation>牵头单位</translation>
+    </message>
+    <message>
+        <source>Cooperating units</source>
+        <translation>配合单位</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>行政区划</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <source>Deadline</source>
+        <translation>完成时限</translation>
+    </message>
+    <message>
+        <source>Targets</source>
+        <translation>督查目标</translation>
+    </message>
+    <message>
+        <source>Inspectors</source>
+        <translation>督查人员</translation>
+    </message>
+    <message>
+        <source>Record visit…</source>
+        <translation>记录实地督查…</translation>
+    </message>
+    <message>
+        <source>Record finding…</source>
+        <translation>新增发现问题…</translation>
+    </message>
+    <message>
+        <source>Complete task</source>
+        <translation>办结任务</translation>
+    </message>
+    <message>
+        <source>Start rectification</source>
+        <translation>开始整改</translation>
+    </message>
+    <message>
+        <source>Submit for check</source>
+        <translation>提交核查</translation>
+    </message>
+    <message>
+        <source>Rectification check…</source>
+        <translation>整改核查…</translation>
+    </message>
+    <message>
+        <source>Add photos…</source>
+        <translation>添加照片…</translation>
+    </message>
+    <message>
+        <source>Photo kind</source>
+        <translation>照片类型</translation>
+    </message>
+    <message>
+        <source>No photos yet. Drop image files here or use “Add photos…”.</source>
+        <translation>暂无照片。可将图片文件拖放到此处，或点击“添加照片…”。</translation>
+    </message>
+    <message>
+        <source>Select a task on the left to open it.</source>
+        <translation>请在左侧选择一项督查任务。</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>地点</translation>
+    </message>
+    <message>
+        <source>Coordinates</source>
+        <translation>坐标</translation>
+    </message>
+    <message>
+        <source>Inspector</source>
+        <translation>督查员</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>督查情况</translation>
+    </message>
+    <message>
+        <source>Finding</source>
+        <translation>发现问题</translation>
+    </message>
+    <message>
+        <source>Severity</source>
+        <translation>严重程度</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Responsible unit</source>
+        <translation>责任单位</translation>
+    </message>
+    <message>
+        <source>Rectify by</source>
+        <translation>整改时限</translation>
+    </message>
+    <message>
+        <source>Photos</source>
+        <translation>照片</translation>
+    </message>
+    <message>
+        <source>Checked at</source>
+        <translation>核查时间</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>核查结果</translation>
+    </message>
+    <message>
+        <source>Note</source>
+        <translation>核查意见</translation>
+    </message>
+    <message>
+        <source>(overdue)</source>
+        <translation>（逾期）</translation>
+    </message>
+    <message>
+        <source>Findings (%d)</source>
+        <translation>发现问题（%d）</translation>
+    </message>
+    <message>
+        <source>Visits (%d)</source>
+        <translation>实地督查（%d）</translation>
+    </message>
+    <message>
+        <source>Finding · %s</source>
+        <translation>发现问题 · %s</translation>
+    </message>
+    <message>
+        <source>Requirement: %s</source>
+        <translation>整改要求：%s</translation>
+    </message>
+    <message>
+        <source>rectify by %s</source>
+        <translation>整改时限 %s</translation>
+    </message>
+    <message>
+        <source>Recording visit</source>
+        <translation>正在保存实地督查</translation>
+    </message>
+    <message>
+        <source>Recording finding</source>
+        <translation>正在保存发现问题</translation>
+    </message>
+    <message>
+        <source>Completing task</source>
+        <translation>正在办结任务</translation>
+    </message>
+    <message>
+        <source>Updating finding</source>
+        <translation>正在更新问题状态</translation>
+    </message>
+    <message>
+        <source>Recording check</source>
+        <translation>正在保存整改核查</translation>
+    </message>
+    <message>
+        <source>Add photos</source>
+        <translation>添加照片</translation>
+    </message>
+    <message>
+        <source>Adding photos</source>
+        <translation>正在添加照片</translation>
+    </message>
+</context>
+<context>
+    <name>TaskTableModel</name>
+    <message>
+        <source>Code</source>
+        <translation>任务编号</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>任务名称</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>督查类别</translation>
+    </message>
+    <message>
+        <source>Responsible unit</source>
+        <translation>责任单位</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>行政区划</translation>
+    </message>
+    <message>
+        <source>Deadline</source>
+        <translation>完成时限</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Open findings</source>
+        <translation>未销号</translation>
+    </message>
+    <message>
+        <source>Closed findings</source>
+        <translation>已销号</translation>
+    </message>
+    <message>
+        <source>Overdue</source>
+        <translation>逾期</translation>
+    </message>
+    <message>
+        <source>Open-ended</source>
+        <translation>长期</translation>
+    </message>
+</context>
+<context>
+    <name>VisitDialog</name>
+    <message>
+        <source>Record a visit</source>
+        <translation>记录实地督查</translation>
+    </message>
+    <message>
+        <source>e.g. 30.274</source>
+        <translation>纬度，如 30.274</translation>
+    </message>
+    <message>
+        <source>e.g. 120.155</source>
+        <translation>经度，如 120.155</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>地点</translation>
+    </message>
+    <message>
+        <source>Coordinates (optional)</source>
+        <translation>坐标（可选）</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>督查情况</translation>
+    </message>
+    <message>
+        <source>Coordinates must be numbers, e.g. 30.274 and 120.155.</source>
+        <translation>坐标须为数字，如 30.274 和 120.155。</translation>
+    </message>
+    <message>
+        <source>Give both latitude and longitude, or neither.</source>
+        <translation>纬度和经度需同时填写，或都不填。</translation>
+    </message>
+    <message>
+        <source>Say where the visit took place.</source>
+        <translation>请填写督查地点。</translation>
+    </message>
+</context>
+</TS>
