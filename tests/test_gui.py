@@ -337,3 +337,14 @@ def test_screenshot_command_writes_a_png(tmp_path, data_dir):
     with Image.open(out) as img:
         assert img.width >= 1000 and img.height >= 600
         assert len(set(img.convert("L").getdata())) > 20  # something was drawn, not a blank
+
+
+def test_empty_store_offers_demo_data(qtbot, store, window):
+    assert window.pages.currentWidget() is window.welcome
+    assert not window.filter_bar.isEnabled()
+    window.demo_button.click()
+    qtbot.waitUntil(lambda: window.model.rowCount() >= 100, timeout=120000)
+    assert window.pages.currentWidget() is window.table
+    qtbot.waitUntil(lambda: window.detail.task_id is not None, timeout=5000)
+    statuses = set(column(window, "status"))
+    assert {"待督查", "督查中"} <= statuses

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from fieldapp import regions
 from fieldapp.domain import CATEGORIES, TaskStatus
@@ -33,14 +33,17 @@ class FilterBar(QWidget):
         self.search.setMinimumWidth(180)
         self.counts = QLabel(objectName="countsLabel")
         self._labels = [QLabel(), QLabel(), QLabel()]
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 4, 6, 2)
+        outer.setSpacing(2)
+        layout = QHBoxLayout()
+        outer.addLayout(layout)
         for label, combo in zip(self._labels, (self.status, self.category, self.region)):
             layout.addWidget(label)
             layout.addWidget(combo)
         layout.addWidget(self.overdue)
         layout.addWidget(self.search, 1)
-        layout.addWidget(self.counts)
+        outer.addWidget(self.counts)
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self._emit)
         self.retranslate()

@@ -7,12 +7,12 @@ import platform
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMessageBox, QSplitter, QTableView,
-    QVBoxLayout, QWidget,
+    QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
+    QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
 from fieldapp import __version__
-from fieldapp.queries import distinct_values, regions_in_use, task_counts
+from fieldapp.queries import TaskFilter, distinct_values, regions_in_use, task_counts
 from fieldapp.services import Changes
 from fieldapp.store import Store
 from ui import i18n
@@ -56,11 +56,23 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
         self.detail = TaskDetail(store, self.runner)
+        self.welcome = QWidget(objectName="welcome")
+        self.welcome_text = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.demo_button = QPushButton(objectName="loadDemo")
+        self.demo_button.clicked.connect(self.load_demo)
+        welcome_layout = QVBoxLayout(self.welcome)
+        welcome_layout.addStretch(1)
+        welcome_layout.addWidget(self.welcome_text)
+        welcome_layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        welcome_layout.addStretch(2)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.table)
+        self.pages.addWidget(self.welcome)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.filter_bar)
-        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.pages, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.detail)
@@ -97,6 +109,9 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(self, triggered=self.edit_settings)
         self.about_action = QAction(self, triggered=self.about)
         self.logs_action = QAction(self, triggered=self.open_data_dir)
+        self.demo_action = QAction(self, triggered=self.load_demo)
+        self.file_menu.addAction(self.demo_action)
+        self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
         self.view_menu.addAction(self.refresh_action)
         self.settings_menu.addAction(self.settings_action)
@@ -114,6 +129,11 @@ class MainWindow(QMainWindow):
         self.settings_action.setText(self.tr("&Preferences…"))
         self.about_action.setText(self.tr("&About FieldApp"))
         self.logs_action.setText(self.tr("Open &data folder (logs, backups)"))
+        self.demo_action.setText(self.tr("Load &demo data"))
+        self.welcome_text.setText(self.tr(
+            "<h3>No inspection tasks yet</h3><p>Tasks arrive from the provincial platform or from an "
+            "Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.</p>"))
+        self.demo_button.setText(self.tr("Load demo data"))
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
         self._update_counts()
 
@@ -134,6 +154,9 @@ class MainWindow(QMainWindow):
         with self.store.session() as s:
             counts = task_counts(s, self.model.filter)
         self.filter_bar.show_counts(counts, self.model.rowCount())
+        empty = counts.total == 0 and self.model.filter == TaskFilter()
+        self.pages.setCurrentWidget(self.welcome if empty else self.table)
+        self.filter_bar.setEnabled(not empty)
         self.status_label.setText(self.tr("Data folder: %s") % self.store.data_dir)
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -147,7 +170,7 @@ class MainWindow(QMainWindow):
         index = self.model.index(row, 0)
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        self.table.scrollTo(index)
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         return True
 
     def on_changed(self, changes: Changes) -> None:
@@ -181,6 +204,17 @@ class MainWindow(QMainWindow):
         if lang != i18n.current_lang():
             self.settings.set("language", lang)
             i18n.install(lang)  # widgets retranslate on LanguageChange
+
+    def load_demo(self) -> None:
+        from fieldapp.demo import make_demo  # only needed on this path
+
+        def done(_summary: object) -> None:
+            self.refresh()
+            if self.model.rowCount():
+                self.select_task(self.model.task_row(0).id)
+
+        self.runner.run(self.tr("Loading demo data"),
+                        lambda p, c: make_demo(self.store, progress=p, cancel=c), on_success=done, parent=self)
 
     def about(self) -> None:
         QMessageBox.about(self, self.tr("About FieldApp"), self.tr(

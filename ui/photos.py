@@ -39,7 +39,7 @@ class PhotoStrip(QListWidget):
         self._store = photo_store
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setIconSize(QSize(128, 128))
-        self.setGridSize(QSize(150, 172))
+        self.setGridSize(QSize(150, 156))
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setMovement(QListWidget.Movement.Static)
         self.setWrapping(True)
@@ -60,8 +60,8 @@ class PhotoStrip(QListWidget):
                 icon = QIcon(QPixmap(str(self._store.thumbnail(p.sha256))))
             except Exception:  # a missing or damaged file must not hide the others
                 icon = QIcon()
-            when = p.taken_at.strftime("%Y-%m-%d %H:%M") if p.taken_at else ""
-            item = QListWidgetItem(icon, f"{PhotoKind(p.kind).label(lang)}\n{when}".strip())
+            when = p.taken_at.strftime("%m-%d %H:%M") if p.taken_at else ""
+            item = QListWidgetItem(icon, f"{PhotoKind(p.kind).label(lang)} {when}".strip())
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setToolTip(p.original_name)
             self.addItem(item)

@@ -184,8 +184,24 @@
         <translation>打开数据文件夹（日志、备份）(&amp;D)</translation>
     </message>
     <message>
+        <source>Load &amp;demo data</source>
+        <translation>载入演示数据(&amp;D)</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;No inspection tasks yet&lt;/h3&gt;&lt;p&gt;Tasks arrive from the provincial platform or from an Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;还没有督查任务&lt;/h3&gt;&lt;p&gt;督查任务可由省级平台下发，或从 Excel 督查任务清单导入。想先熟悉软件，可以载入一套浙江省的演示数据（数百项任务）。&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Load demo data</source>
+        <translation>载入演示数据</translation>
+    </message>
+    <message>
         <source>Data folder: %s</source>
         <translation>数据目录：%s</translation>
+    </message>
+    <message>
+        <source>Loading demo data</source>
+        <translation>正在载入演示数据</translation>
     </message>
     <message>
         <source>About FieldApp</source>
