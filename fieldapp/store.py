@@ -1,9 +1,8 @@
-"""The local store: one SQLite file in the data dir, opened safely.
+"""The local store: the SQLAlchemy side of one data dir's SQLite file.
 
-Opening a store takes the data-dir lock, checks that the file really is SQLite, brings the
-schema to head through Alembic (after a backup copy when an existing database must change),
-and turns on WAL, foreign keys and full sync. `Store.transaction()` is the one way to write:
-one user action, one transaction, its change-log entries included.
+A store sits on an opened `DataDir` (locked, checked, schema at head — see fieldapp.datadir)
+and turns on WAL, foreign keys and full sync for its connections. `Store.transaction()` is
+the one way to write: one user action, one transaction, its change-log entries included.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,15 +20,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fieldapp import changelog, migrations
-from fieldapp.errors import DataDirUnwritable, NotADatabase, StorageFull
-from fieldapp.lock import DataDirLock
+from fieldapp import changelog
+from fieldapp.datadir import DB_NAME, DataDir, check_is_sqlite  # noqa: F401 - re-exported
+from fieldapp.errors import DataDirUnwritable, NotADatabase, StorageFull, Text
 from fieldapp.photos import PhotoStore
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "fieldapp.db"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class StoreSession(Session):
@@ -48,14 +46,6 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
-def check_is_sqlite(path: Path) -> None:
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with open(path, "rb") as fh:
-        if fh.read(16) != SQLITE_MAGIC:
-            raise NotADatabase(path=path)
-
-
 def make_engine(db_path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{db_path}",
@@ -71,7 +61,7 @@ def translate_db_error(exc: Exception, path: Path) -> Exception:
     if "disk is full" in text or "disk i/o error" in text and "full" in text:
         return StorageFull(str(exc))
     if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return DataDirUnwritable(str(exc), path=path.parent, reason="只读 / read-only")
+        return DataDirUnwritable(str(exc), path=path.parent, reason=Text("只读", "read-only"))
     if "not a database" in text or "malformed" in text:
         return NotADatabase(str(exc), path=path)
     return exc
@@ -80,24 +70,21 @@ def translate_db_error(exc: Exception, path: Path) -> Exception:
 class Store:
     """An open data dir: database, photo files, lock."""
 
-    def __init__(self, data_dir: Path, author: str = "") -> None:
-        self.data_dir = Path(data_dir)
-        self.db_path = self.data_dir / DB_NAME
+    def __init__(self, data_dir: Path | DataDir, author: str = "") -> None:
+        # Writers of this process take turns: pysqlite begins a transaction only at the first
+        # write, so the change log's read of the chain head is not isolated otherwise (other
+        # processes are kept out by the data-dir lock).
+        self._write_lock = threading.RLock()
+        self.datadir = data_dir if isinstance(data_dir, DataDir) else DataDir(Path(data_dir))
+        self.data_dir = self.datadir.path
+        self.db_path = self.datadir.db_path
         self.author = author or default_author()
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DataDirUnwritable(str(exc), path=self.data_dir, reason=exc.strerror or exc) from exc
-        self._lock = DataDirLock(self.data_dir)
-        self._lock.acquire()
-        try:
-            check_is_sqlite(self.db_path)
-            migrations.upgrade_to_head(self.db_path, self.data_dir / "backups")
             self.engine = make_engine(self.db_path)
             self._sessions = sessionmaker(self.engine, class_=StoreSession, expire_on_commit=False)
             self.photos = PhotoStore(self.data_dir / "photos")
         except BaseException:
-            self._lock.release()
+            self.datadir.close()
             raise
 
     def session(self) -> Session:
@@ -109,18 +96,22 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One user action: commit everything or nothing."""
-        session = self.session()
-        try:
-            with session.begin():
-                yield session
-        except (OperationalError, DatabaseError) as exc:
-            raise translate_db_error(exc.orig or exc, self.db_path) from exc
-        finally:
-            session.close()
+        with self._write_lock:
+            session = self.session()
+            try:
+                with session.begin():
+                    yield session
+            except (OperationalError, DatabaseError) as exc:
+                raise translate_db_error(exc.orig or exc, self.db_path) from exc
+            finally:
+                session.close()
+
+    def reader(self):  # -> sqlite3.Connection
+        return self.datadir.reader()
 
     def close(self) -> None:
         self.engine.dispose()
-        self._lock.release()
+        self.datadir.close()
 
     def __enter__(self) -> "Store":
         return self

@@ -14,11 +14,11 @@ from fieldapp.logs import setup_logging
 log = logging.getLogger(__name__)
 
 
-def _first_task_with_findings(store) -> str | None:  # noqa: ANN001
-    with store.session() as s:
-        row = s.connection().exec_driver_sql(
-            "SELECT task_id FROM findings f JOIN photos p ON p.finding_id = f.id "
-            "GROUP BY task_id ORDER BY COUNT(DISTINCT f.status) DESC, COUNT(*) DESC LIMIT 1").first()
+def _showcase_task(con) -> str | None:  # noqa: ANN001 - sqlite3.Connection
+    """The task whose findings show the most of the app (for --screenshot)."""
+    row = con.execute(
+        "SELECT task_id FROM findings f JOIN photos p ON p.finding_id = f.id "
+        "GROUP BY task_id ORDER BY COUNT(DISTINCT f.status) DESC, COUNT(*) DESC LIMIT 1").fetchone()
     return row[0] if row else None
 
 
@@ -28,7 +28,7 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from fieldapp.store import Store
+    from fieldapp.datadir import DataDir
     from ui import i18n
     from ui.error_dialog import install_excepthook
     from ui.main_window import MainWindow
@@ -43,7 +43,7 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
     lang = lang or settings.get("language")
     i18n.install(lang)
     try:
-        store = Store(data_dir, author=settings.get("inspector_name"))
+        datadir = DataDir(data_dir)
     except FieldAppError as exc:
         log.warning("cannot open %s: %s", data_dir, exc)
         if screenshot is not None:
@@ -52,12 +52,21 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
             QMessageBox.critical(None, APP_NAME, exc.message(i18n.current_lang()))
         return 2
     log.info("FieldApp %s started on %s", __version__, data_dir)
-    window = MainWindow(store, settings)
+    window = MainWindow(datadir, settings)
+
+    def attach() -> None:
+        from fieldapp.store import Store
+
+        window.attach_store(Store(datadir, author=settings.get("inspector_name")))
+        if os.environ.get("FIELDAPP_EXIT_AFTER_PAINT") == "ready":  # bench/startup.py
+            os._exit(0)
+
     try:
         if screenshot is not None:
+            attach()
             window.resize(1440, 880)
             window.show()
-            showcase = _first_task_with_findings(store)
+            showcase = _showcase_task(window.reader)
             if showcase:
                 window.select_task(showcase)
             for _ in range(3):
@@ -66,17 +75,28 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
             window.close()
             return 0 if ok else 1
 
-        if os.environ.get("FIELDAPP_EXIT_AFTER_PAINT"):  # for bench/startup.py
-            class _QuitOnPaint(QObject):
-                def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-                    if event.type() == QEvent.Type.Paint:
-                        QTimer.singleShot(0, app.quit)
-                    return False
+        class _FirstPaint(QObject):
+            """The list paints first; the store and task panel load right after."""
 
-            quitter = _QuitOnPaint(window)
-            window.table.viewport().installEventFilter(quitter)
+            def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Paint:
+                    for watched in painted:
+                        watched.removeEventFilter(self)
+                    if os.environ.get("FIELDAPP_EXIT_AFTER_PAINT") == "paint":  # bench/startup.py
+                        os._exit(0)
+                    QTimer.singleShot(0, attach)
+                return False
+
+        first_paint = _FirstPaint(window)
+        painted = (window.table.viewport(), window.welcome)
+        for watched in painted:
+            watched.installEventFilter(first_paint)
         window.show()
         return app.exec()
     finally:
         window.runner.shutdown()
-        store.close()
+        window.reader.close()
+        if window.store is not None:
+            window.store.close()
+        else:
+            datadir.close()

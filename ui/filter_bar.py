@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEd
 
 from fieldapp import regions
 from fieldapp.domain import CATEGORIES, TaskStatus
-from fieldapp.queries import TaskCounts, TaskFilter
+from fieldapp.task_list import TaskCounts, TaskFilter
 from ui.i18n import current_lang
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
@@ -12,34 +13,42 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp import __version__
-from fieldapp.queries import TaskFilter, distinct_values, regions_in_use, task_counts
+from fieldapp.datadir import DataDir
+from fieldapp.task_list import TaskFilter, categories_in_use, regions_in_use, task_counts
 from fieldapp.services import Changes
-from fieldapp.store import Store
 from ui import i18n
 from ui.error_dialog import show_error
 from ui.filter_bar import FilterBar
 from ui.ops import Runner
 from ui.settings import Settings
 from ui.settings_dialog import SettingsDialog
-from ui.task_detail import TaskDetail
 from ui.task_model import COLUMNS, TaskTableModel
+
+if TYPE_CHECKING:
+    from fieldapp.store import Store
+    from ui.task_detail import TaskDetail
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: Store, settings: Settings) -> None:
+    """Built on an opened `DataDir` so the task list paints at once; the store (SQLAlchemy,
+    Pillow, services) and the task panel that needs it are attached right after."""
+
+    def __init__(self, source: "Store | DataDir", settings: Settings) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
-        self.store = store
+        self.datadir = source if isinstance(source, DataDir) else source.datadir
+        self.reader = self.datadir.reader()
+        self.store: Store | None = None
+        self.detail: TaskDetail | None = None
         self.settings = settings
         self.runner = Runner(self)
         self.runner.changed.connect(self.on_changed)
         self.runner.failed.connect(show_error)
 
         self.filter_bar = FilterBar()
-        self.model = TaskTableModel(store.session, self)
+        self.model = TaskTableModel(self.reader, self)
         self.table = QTableView(objectName="taskTable")
         self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
@@ -48,6 +57,7 @@ class MainWindow(QMainWindow):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSortIndicator(COLUMNS.index("deadline"), Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)  # sorts by the indicator: the model's one load
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         widths = {"code": 120, "title": 300, "category": 100, "responsible": 170, "region": 80,
                   "deadline": 96, "status": 64, "open": 56, "closed": 56, "overdue": 50}
@@ -55,7 +65,7 @@ class MainWindow(QMainWindow):
             self.table.setColumnWidth(i, widths[key])
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
 
-        self.detail = TaskDetail(store, self.runner)
+        self.loading = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.welcome = QWidget(objectName="welcome")
         self.welcome_text = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.demo_button = QPushButton(objectName="loadDemo")
@@ -75,7 +85,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.pages, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.detail)
+        self.splitter.addWidget(self.loading)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.setCentralWidget(self.splitter)
@@ -85,9 +95,8 @@ class MainWindow(QMainWindow):
 
         self._actions()
         self.retranslate()
-        self._load_choices()
-        self.model.reload()
-        self._update_counts()
+        if self.model.rowCount() == 0:
+            self.pages.setCurrentWidget(self.welcome)
         geometry = settings.get("window/geometry")
         if geometry:
             self.restoreGeometry(geometry)
@@ -97,6 +106,27 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(settings.get("window/splitter"))
         else:
             self.splitter.setSizes([860, 580])
+        if not isinstance(source, DataDir):
+            self.attach_store(source)
+
+    def attach_store(self, store: "Store") -> None:
+        """Plug in the store and the task panel; until then the list is read-only."""
+        from ui.task_detail import TaskDetail  # loads the services, SQLAlchemy and Pillow
+
+        self.store = store
+        self.detail = TaskDetail(store, self.runner)
+        sizes = self.splitter.sizes()
+        self.splitter.replaceWidget(1, self.detail)
+        self.loading.deleteLater()
+        self.splitter.setSizes(sizes)
+        self.demo_action.setEnabled(True)
+        self.demo_button.setEnabled(True)
+        # Filter choices and counts scan the whole table: done after the first paint.
+        self._load_choices()
+        self._update_counts()
+        current = self.table.selectionModel().currentIndex()
+        if current.isValid():
+            self._row_changed(current, current)
 
     # --- menus -----------------------------------------------------------------------------
     def _actions(self) -> None:
@@ -109,7 +139,8 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction(self, triggered=self.edit_settings)
         self.about_action = QAction(self, triggered=self.about)
         self.logs_action = QAction(self, triggered=self.open_data_dir)
-        self.demo_action = QAction(self, triggered=self.load_demo)
+        self.demo_action = QAction(self, triggered=self.load_demo, enabled=False)
+        self.demo_button.setEnabled(False)
         self.file_menu.addAction(self.demo_action)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
@@ -134,8 +165,11 @@ class MainWindow(QMainWindow):
             "<h3>No inspection tasks yet</h3><p>Tasks arrive from the provincial platform or from an "
             "Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.</p>"))
         self.demo_button.setText(self.tr("Load demo data"))
+        if self.store is None:
+            self.loading.setText(self.tr("Loading…"))
         self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
-        self._update_counts()
+        if self.store is not None:
+            self._update_counts()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -144,24 +178,28 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     # --- behaviour -------------------------------------------------------------------------
+    def _current_task(self) -> str | None:
+        row = self.model.task_row(self.table.selectionModel().currentIndex().row())
+        return row.id if row else None
+
     def apply_filter(self, flt) -> None:  # noqa: ANN001
-        current = self.detail.task_id
+        current = self._current_task()
         self.model.set_filter(flt)
         self._update_counts()
         self.select_task(current) if current else None
 
     def _update_counts(self) -> None:
-        with self.store.session() as s:
-            counts = task_counts(s, self.model.filter)
+        counts = task_counts(self.reader, self.model.filter)
         self.filter_bar.show_counts(counts, self.model.rowCount())
         empty = counts.total == 0 and self.model.filter == TaskFilter()
         self.pages.setCurrentWidget(self.welcome if empty else self.table)
         self.filter_bar.setEnabled(not empty)
-        self.status_label.setText(self.tr("Data folder: %s") % self.store.data_dir)
+        self.status_label.setText(self.tr("Data folder: %s") % self.datadir.path)
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = self.model.task_row(current.row()) if current.isValid() else None
-        self.detail.show_task(row.id if row else None)
+        if self.detail is not None:
+            self.detail.show_task(row.id if row else None)
 
     def select_task(self, task_id: str) -> bool:
         row = self.model.row_of_task(task_id)
@@ -177,15 +215,14 @@ class MainWindow(QMainWindow):
         if changes.tasks:
             self.model.refresh_tasks(changes.tasks)
             self._update_counts()
-        if self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
+        if self.detail and self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
             self.detail.reload()
 
     def _load_choices(self) -> None:
-        with self.store.session() as s:
-            self.filter_bar.set_choices(regions_in_use(s), distinct_values(s, "category"))
+        self.filter_bar.set_choices(regions_in_use(self.reader), categories_in_use(self.reader))
 
     def refresh(self) -> None:
-        current = self.detail.task_id
+        current = self._current_task()
         self._load_choices()
         self.model.reload()
         self._update_counts()
@@ -198,7 +235,7 @@ class MainWindow(QMainWindow):
             return
         name = dialog.inspector.text().strip()
         self.settings.set("inspector_name", name)
-        if name:
+        if name and self.store is not None:
             self.store.author = name
         lang = dialog.language.currentData()
         if lang != i18n.current_lang():
@@ -208,23 +245,27 @@ class MainWindow(QMainWindow):
     def load_demo(self) -> None:
         from fieldapp.demo import make_demo  # only needed on this path
 
+        store = self.store
+        if store is None:
+            return
+
         def done(_summary: object) -> None:
             self.refresh()
             if self.model.rowCount():
                 self.select_task(self.model.task_row(0).id)
 
         self.runner.run(self.tr("Loading demo data"),
-                        lambda p, c: make_demo(self.store, progress=p, cancel=c), on_success=done, parent=self)
+                        lambda p, c: make_demo(store, progress=p, cancel=c), on_success=done, parent=self)
 
     def about(self) -> None:
         QMessageBox.about(self, self.tr("About FieldApp"), self.tr(
             "<b>FieldApp %1</b><br>Offline-first supervision inspection for inspectors in the field."
             "<br><br>Data folder: %2<br>Python %3 · %4"
-        ).replace("%1", __version__).replace("%2", str(self.store.data_dir))
+        ).replace("%1", __version__).replace("%2", str(self.datadir.path))
          .replace("%3", platform.python_version()).replace("%4", platform.platform()))
 
     def open_data_dir(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.store.data_dir)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.datadir.path)))
 
     def closeEvent(self, event) -> None:  # noqa: ANN001
         if not self.runner.idle():

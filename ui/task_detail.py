@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain import CheckResult, DeadlineKind, FindingStatus, PhotoKind, Severity, TaskStatus, is_overdue
 from fieldapp.models import Finding, Task
-from fieldapp.queries import task_detail
 from fieldapp.services import findings as finding_service
 from fieldapp.services import tasks as task_service
 from fieldapp.services import visits as visit_service
@@ -206,7 +205,7 @@ class TaskDetail(QWidget):
         if not self.task_id:
             return
         with self.store.session() as s:
-            task = task_detail(s, self.task_id)
+            task = task_service.load_task(s, self.task_id)
         if task is None:
             self.show_task(None)
             return

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from sqlalchemy.orm import Session
+import sqlite3
 
 from fieldapp.domain import TaskStatus
-from fieldapp.queries import TaskFilter, TaskRow, task_ids, task_rows
+from fieldapp.task_list import TaskFilter, TaskRow, task_ids, task_rows
 from ui.i18n import current_lang
 
 PAGE = 200
@@ -30,13 +30,14 @@ OVERDUE_FG = QColor("#b3261e")
 
 
 class TaskTableModel(QAbstractTableModel):
-    def __init__(self, session_factory: Callable[[], Session], parent: Any = None) -> None:
+    def __init__(self, con: sqlite3.Connection, parent: Any = None) -> None:
         super().__init__(parent)
-        self._session_factory = session_factory
+        self._con = con
         self._filter = TaskFilter()
         self._sort = ("deadline", False)
-        self._ids: list[int] = []
+        self._ids: Sequence[int] = ()
         self._pages: OrderedDict[int, dict[int, TaskRow]] = OrderedDict()
+        self._loaded = False
         self.today = dt.date.today()
 
     # --- loading ---------------------------------------------------------------------------
@@ -60,15 +61,14 @@ class TaskTableModel(QAbstractTableModel):
     def reload(self) -> None:
         self.beginResetModel()
         self.today = dt.date.today()
-        with self._session_factory() as s:
-            self._ids = task_ids(s, self._filter, *self._sort)
+        self._ids = task_ids(self._con, self._filter, *self._sort)
         self._pages.clear()
+        self._loaded = True
         self.endResetModel()
 
     def refresh_tasks(self, task_uuids: set[str]) -> None:
         """Rows of these tasks changed: reload their pages, keep everything else."""
-        with self._session_factory() as s:
-            ids = task_ids(s, self._filter, *self._sort)
+        ids = task_ids(self._con, self._filter, *self._sort)
         if ids != self._ids:
             self.layoutAboutToBeChanged.emit()
             new = {rid: i for i, rid in enumerate(ids)}
@@ -94,8 +94,7 @@ class TaskTableModel(QAbstractTableModel):
         page = row // PAGE
         rows = self._pages.get(page)
         if rows is None:
-            with self._session_factory() as s:
-                rows = task_rows(s, self._ids[page * PAGE:(page + 1) * PAGE])
+            rows = task_rows(self._con, self._ids[page * PAGE:(page + 1) * PAGE])
             self._pages[page] = rows
             if len(self._pages) > MAX_PAGES:
                 self._pages.popitem(last=False)
@@ -112,8 +111,7 @@ class TaskTableModel(QAbstractTableModel):
             for rid, r in rows.items():
                 if r.id == task_uuid:
                     return self._ids.index(rid)
-        with self._session_factory() as s:
-            found = s.connection().exec_driver_sql("SELECT rowid FROM tasks WHERE id = ?", (task_uuid,)).first()
+        found = self._con.execute("SELECT rowid FROM tasks WHERE id = ?", (task_uuid,)).fetchone()
         if found and found[0] in self._ids:
             return self._ids.index(found[0])
         return -1
@@ -182,5 +180,8 @@ class TaskTableModel(QAbstractTableModel):
         key = COLUMNS[column]
         if key not in SORT_KEYS:
             return
-        self._sort = (key, order == Qt.SortOrder.DescendingOrder)
+        wanted = (key, order == Qt.SortOrder.DescendingOrder)
+        if wanted == self._sort and self._loaded:
+            return
+        self._sort = wanted
         self.reload()

@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from fieldapp.domain import CATEGORIES, DeadlineKind, FindingStatus, TaskStatus
 from fieldapp.errors import InvalidInput, NotFound, Text, TransitionRefused
-from fieldapp.models import Finding, Task
+from fieldapp.models import Check, Finding, Task
 from fieldapp.services import Changes
 from fieldapp.store import Store
 
@@ -68,3 +69,15 @@ def complete_task(store: Store, task_id: str) -> Changes:
                 f"还有 {open_count} 个问题未销号", f"{open_count} findings are not closed yet"))
         task.status = TaskStatus.COMPLETED
         return Changes(tasks={task_id})
+
+
+def load_task(session: Session, task_id: str) -> Task | None:
+    """One task with its visits, findings, their photos and checks, loaded eagerly."""
+    return session.get(
+        Task, task_id,
+        options=[
+            selectinload(Task.visits),
+            selectinload(Task.findings).selectinload(Finding.photos),
+            selectinload(Task.findings).selectinload(Finding.checks).selectinload(Check.photos),
+        ],
+    )

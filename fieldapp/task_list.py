@@ -1,8 +1,9 @@
-"""Read-only queries behind the views: the task table, its filter counts, one task's detail.
+"""The task list behind the table: filter, order, page of rows, counts — on plain sqlite3.
 
-The task table never loads everything: `task_ids` returns the ordered rowids for a filter
-(one indexed query), and `task_rows` loads the handful of rows a view shows, with their
-finding counts. Overdue is computed here from the deadline and today, never read from a column.
+The table never loads everything: `task_ids` returns the ordered rowids for a filter (one
+query), and `task_rows` loads the handful of rows a view shows, with their finding counts.
+Overdue is computed here from the deadline and today, never read from a column. Plain sqlite3
+(no SQLAlchemy) keeps the first paint of the window cheap; the SQL is ours either way.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session, selectinload
+import sqlite3
+from array import array
 
+from fieldapp import regions
 from fieldapp.domain import DeadlineKind, FindingStatus, TaskStatus, is_overdue
-from fieldapp.models import Check, Finding, Task
 
 SORTABLE = {
     "code": "code", "title": "title", "category": "category",
@@ -73,15 +74,23 @@ _OVERDUE_SQL = (
 )
 
 
-def task_ids(session: Session, flt: TaskFilter, sort: str = "deadline", descending: bool = False) -> list[int]:
+def task_ids(con: sqlite3.Connection, flt: TaskFilter, sort: str = "deadline", descending: bool = False) -> array:
     """Rowids of the tasks matching `flt`, in display order."""
     where, params = flt.where()
     order = SORTABLE.get(sort, "deadline")
     direction = "DESC" if descending else "ASC"
-    # NULL deadlines (open-ended) sort last either way; rowid breaks ties stably.
-    nulls = f"{order} IS NULL, " if sort == "deadline" else ""
-    sql = f"SELECT rowid FROM tasks{where} ORDER BY {nulls}{order} {direction}, rowid"
-    return [row[0] for row in session.execute(text(sql), params)]
+    # (column, rowid) in one direction is the order of the column's index: no sort step.
+    order_by = f" ORDER BY {order} {direction}, rowid {direction}"
+    if sort != "deadline":
+        return array("q", [r for (r,) in con.execute(f"SELECT rowid FROM tasks{where}{order_by}", params)])
+    # Dated tasks first, open-ended ones last in either direction; two index-ordered queries
+    # instead of one ORDER BY (deadline IS NULL), which would sort all rows.
+    joiner = " AND " if where else " WHERE "
+    dated = con.execute(f"SELECT rowid FROM tasks{where}{joiner}deadline IS NOT NULL{order_by}", params)
+    ids = array("q", [r for (r,) in dated])
+    undated = con.execute(f"SELECT rowid FROM tasks{where}{joiner}deadline IS NULL ORDER BY rowid", params)
+    ids.extend([r for (r,) in undated])
+    return ids
 
 
 @dataclass
@@ -106,15 +115,15 @@ class TaskRow:
         return is_overdue(self.deadline, self.status == TaskStatus.COMPLETED, today)
 
 
-def task_rows(session: Session, rowids: Sequence[int]) -> dict[int, TaskRow]:
+def task_rows(con: sqlite3.Connection, rowids: Sequence[int]) -> dict[int, TaskRow]:
     """Rows for `rowids` (any order), with open/closed finding counts."""
     if not rowids:
         return {}
     marks = ",".join(str(int(r)) for r in rowids)
-    rows = session.execute(text(
+    rows = con.execute(
         "SELECT rowid, id, code, title, category, responsible_units, region_name, deadline, "
         f"deadline_kind, deadline_text, status FROM tasks WHERE rowid IN ({marks})"
-    )).all()
+    ).fetchall()
     out: dict[int, TaskRow] = {}
     by_id: dict[str, TaskRow] = {}
     for r in rows:
@@ -127,10 +136,10 @@ def task_rows(session: Session, rowids: Sequence[int]) -> dict[int, TaskRow]:
         out[row.rowid] = row
         by_id[row.id] = row
     ids = ",".join(f"'{i}'" for i in by_id)  # uuids we just read, not user input
-    for task_id, status, count in session.execute(text(
+    for task_id, status, count in con.execute(
         f"SELECT task_id, status = '{FindingStatus.CLOSED}', COUNT(*) FROM findings "
         f"WHERE task_id IN ({ids}) GROUP BY task_id, status = '{FindingStatus.CLOSED}'"
-    )):
+    ):
         if status:
             by_id[task_id].findings_closed = count
         else:
@@ -145,37 +154,29 @@ class TaskCounts:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-def task_counts(session: Session, flt: TaskFilter) -> TaskCounts:
+def task_counts(con: sqlite3.Connection, flt: TaskFilter) -> TaskCounts:
     where, params = flt.where()
     params.setdefault("today", (flt.today or dt.date.today()).isoformat())
     counts = TaskCounts()
-    for status, n, overdue in session.execute(text(
-        f"SELECT status, COUNT(*), SUM({_OVERDUE_SQL}) FROM tasks{where} GROUP BY status"
-    ), params):
+    for status, n, overdue in con.execute(
+        f"SELECT status, COUNT(*), SUM({_OVERDUE_SQL}) FROM tasks{where} GROUP BY status", params
+    ):
         counts.by_status[status] = n
         counts.total += n
         counts.overdue += overdue or 0
     return counts
 
 
-def distinct_values(session: Session, column: str) -> list[str]:
-    assert column in ("category", "region_name")
-    return [r[0] for r in session.execute(text(
-        f"SELECT DISTINCT {column} FROM tasks WHERE {column} != '' ORDER BY {column}"))]
+def categories_in_use(con: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT category FROM tasks WHERE category != '' ORDER BY category")]
 
 
-def regions_in_use(session: Session) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in session.execute(text(
-        "SELECT DISTINCT region_code, region_name FROM tasks WHERE region_code != '' ORDER BY region_code"))]
-
-
-def task_detail(session: Session, task_id: str) -> Task | None:
-    """One task with its visits, findings, their photos and checks, loaded eagerly."""
-    return session.get(
-        Task, task_id,
-        options=[
-            selectinload(Task.visits),
-            selectinload(Task.findings).selectinload(Finding.photos),
-            selectinload(Task.findings).selectinload(Finding.checks).selectinload(Check.photos),
-        ],
-    )
+def regions_in_use(con: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(code, name) of the divisions tasks are in, by code; names from GB/T 2260 when known."""
+    out = []
+    for (code,) in con.execute("SELECT DISTINCT region_code FROM tasks WHERE region_code != '' ORDER BY 1"):
+        known = regions.lookup(code)
+        name = known.name if known else con.execute(
+            "SELECT region_name FROM tasks WHERE region_code = ? LIMIT 1", (code,)).fetchone()[0]
+        out.append((code, name))
+    return out
