@@ -63,6 +63,7 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
 
     try:
         if screenshot is not None:
+            window.remember_layout = False
             attach()
             window.resize(1440, 880)
             window.show()

@@ -98,9 +98,7 @@ class MainWindow(QMainWindow):
         if self.model.rowCount() == 0:
             self.pages.setCurrentWidget(self.welcome)
         geometry = settings.get("window/geometry")
-        if geometry:
-            self.restoreGeometry(geometry)
-        else:
+        if not (geometry and self.restoreGeometry(geometry)) or self.width() < 800 or self.height() < 500:
             self.resize(1440, 880)
         if settings.get("window/splitter"):
             self.splitter.restoreState(settings.get("window/splitter"))
@@ -267,6 +265,8 @@ class MainWindow(QMainWindow):
     def open_data_dir(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.datadir.path)))
 
+    remember_layout = True  # off for --screenshot, whose offscreen geometry means nothing
+
     def closeEvent(self, event) -> None:  # noqa: ANN001
         if not self.runner.idle():
             answer = QMessageBox.question(self, self.tr("Work in progress"), self.tr(
@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        self.settings.set("window/geometry", bytes(self.saveGeometry()))
-        self.settings.set("window/splitter", bytes(self.splitter.saveState()))
+        if self.remember_layout:
+            self.settings.set("window/geometry", bytes(self.saveGeometry()))
+            self.settings.set("window/splitter", bytes(self.splitter.saveState()))
         super().closeEvent(event)
