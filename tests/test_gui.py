@@ -348,3 +348,29 @@ def test_empty_store_offers_demo_data(qtbot, store, window):
     qtbot.waitUntil(lambda: window.detail.task_id is not None, timeout=5000)
     statuses = set(column(window, "status"))
     assert {"待督查", "督查中"} <= statuses
+
+
+@pytest.mark.parametrize("case", ["locked", "not_sqlite"])
+def test_window_refuses_a_data_dir_it_cannot_use_with_a_clear_message(tmp_path, data_dir, case):
+    import subprocess
+    import sys
+
+    holder = None
+    if case == "locked":
+        holder = Store(data_dir)
+        expect = "另一个 FieldApp"
+    else:
+        data_dir.mkdir(parents=True)
+        (data_dir / "fieldapp.db").write_bytes(b"PK\x03\x04 this is a zip, not a database" * 10)
+        expect = "不是 FieldApp 数据库"
+    before = (data_dir / "fieldapp.db").read_bytes()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "fieldapp", "--data-dir", str(data_dir),
+                               "--screenshot", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
+    finally:
+        if holder:
+            holder.close()
+    assert proc.returncode == 2
+    assert expect in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (data_dir / "fieldapp.db").read_bytes() == before

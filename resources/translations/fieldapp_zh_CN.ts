@@ -196,6 +196,10 @@
         <translation>载入演示数据</translation>
     </message>
     <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
         <source>Data folder: %s</source>
         <translation>数据目录：%s</translation>
     </message>
