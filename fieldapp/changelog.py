@@ -82,6 +82,19 @@ def _diff(obj: Record) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
+def _apply_defaults(obj: Record) -> None:
+    """Fill Python-side column defaults now, so the logged "after" is what the row will hold
+    (SQLAlchemy would otherwise apply them only at INSERT, after the entry is written)."""
+    for col in obj.__table__.columns:  # type: ignore[attr-defined]
+        default = col.default
+        if default is None or getattr(obj, col.key) is not None:
+            continue
+        if default.is_scalar:
+            setattr(obj, col.key, default.arg)
+        elif default.is_callable:
+            setattr(obj, col.key, default.arg(None))
+
+
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     author = session.info.get("author", "")
     now = utcnow()
@@ -92,6 +105,7 @@ def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
             obj.author = obj.author or author
             obj.created_at = obj.created_at or now
             obj.updated_at = obj.updated_at or obj.created_at
+            _apply_defaults(obj)
             _append(session, obj.__tablename__, obj.id, "create", None, obj.to_dict())
     for obj in list(session.dirty):
         if isinstance(obj, Record) and session.is_modified(obj, include_collections=False):

@@ -108,7 +108,12 @@ def inspect_image(data: bytes, name: str) -> tuple[PhotoInfo, Image.Image]:
     except PhotoRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _rejected(name, "图片尺寸异常（疑似解压炸弹）", "the image has absurd dimensions (decompression bomb)") from exc
+        # Pillow's own bomb check fires before ours above ~89 MP: say the same actionable thing.
+        raise _rejected(
+            name,
+            f"像素过大（超过 {MAX_PIXELS // 1_000_000} 百万像素上限，或尺寸异常）。请降低分辨率后重新添加",
+            f"the image is too large (over the {MAX_PIXELS // 1_000_000} MP limit, or its dimensions are absurd). Reduce its resolution and add it again",
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise _rejected(name, "文件不是可识别的图片，或已损坏", "the file is not a readable image, or it is damaged") from exc
 
