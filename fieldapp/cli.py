@@ -5,6 +5,9 @@
     fieldapp demo                                     fill the data dir with a demo set
     fieldapp stats [--json]                           counts per table and finding status
     fieldapp verify                                   integrity, change-log chain, photo files
+    fieldapp import-tasks FILE [--sheet S] [--dry-run] [--json]   import an Excel task list
+    fieldapp template OUT.xlsx                        a blank task-list template
+    fieldapp export-ledger OUT.xlsx --kind tasks|findings|checks [filters]   a ledger (台账)
 """
 
 from __future__ import annotations
@@ -53,7 +56,146 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print one JSON object")
     verify = sub.add_parser("verify", help="check the database, the change log and photo files")
     _common(verify, top=False)
+    _excel_parsers(sub)
     return p
+
+
+def _excel_parsers(sub) -> None:
+    imp = sub.add_parser("import-tasks", help="import a task list from Excel (.xlsx .xlsm .xls .ods .csv)")
+    _common(imp, top=False)
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument("--sheet", metavar="NAME", help="only this sheet (default: every visible sheet)")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    imp.add_argument("--json", action="store_true", help="print one JSON object")
+    tpl = sub.add_parser("template", help="write a blank task-list template (.xlsx) to import")
+    _common(tpl, top=False)
+    tpl.add_argument("out", type=Path, metavar="OUT.xlsx")
+    led = sub.add_parser("export-ledger", help="export a ledger (台账) of tasks, findings or checks to .xlsx")
+    _common(led, top=False)
+    led.add_argument("out", type=Path, metavar="OUT.xlsx")
+    led.add_argument("--kind", choices=["tasks", "findings", "checks"], default="tasks")
+    led.add_argument("--status", action="append", default=[], help="only this status (repeatable; code or 中文)")
+    led.add_argument("--category", action="append", default=[], help="only this category (repeatable)")
+    led.add_argument("--region", default="", help="region code prefix, e.g. 3301 for 杭州市")
+    led.add_argument("--unit", default="", help="responsible unit contains this text")
+    led.add_argument("--search", default="", help="title, code or description contains this text")
+    led.add_argument("--overdue", action="store_true", help="only overdue items")
+    led.add_argument("--since", type=_iso_date, help="created on or after this date (YYYY-MM-DD)")
+    led.add_argument("--until", type=_iso_date, help="created on or before this date (YYYY-MM-DD)")
+    led.add_argument("--no-photos", action="store_true", help="findings ledger without photo thumbnails")
+    worker = sub.add_parser("excel-worker")  # internal: the isolated workbook reader of a frozen build
+    worker.set_defaults(data_dir=None)
+
+
+def _iso_date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+def _stderr_progress(label: str):
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        print(f"\r{label} {done}/{total}" if total else f"\r{label}…", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _cmd_import_tasks(args: argparse.Namespace) -> int:
+    from fieldapp.excel.errors import ImportRefused, WorkbookRejected
+    from fieldapp.services.task_import import apply, preview
+
+    lang = _lang(args)
+    en = lang == "en"
+    progress = _stderr_progress("reading" if en else "读取")
+    with _open_store(args) as store:
+        try:
+            p = preview(store, args.file, args.sheet, progress=progress)
+        except WorkbookRejected as exc:
+            if progress:
+                print(file=sys.stderr)
+            if args.json:
+                print(json.dumps({"file": args.file.name, "records": [], "skipped": [], "errors": [
+                    {"sheet": None, "row": None, "reason": exc.message(lang)}]}, ensure_ascii=False))
+            raise
+        result = None
+        refused: ImportRefused | None = None
+        if not args.dry_run:
+            try:
+                result = apply(store, p, progress=_stderr_progress("writing" if en else "写入"))
+            except ImportRefused as exc:
+                refused = exc
+    if progress:
+        print(file=sys.stderr)
+    out = p.to_json(lang)
+    out["dry_run"] = bool(args.dry_run)
+    out["applied"] = result is not None
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        _print_import(out, en)
+    if refused is not None:
+        print(refused.message(lang), file=sys.stderr)
+        return 2
+    return 1 if out["errors"] else 0
+
+
+def _print_import(out: dict, en: bool) -> None:
+    c = out["counts"]
+    for s in out["sheets"]:
+        rows = "、".join(map(str, s["header_rows"]))
+        print(f"sheet “{s['name']}”: header on row {rows}" if en else f"工作表“{s['name']}”：表头在第 {rows} 行")
+    print((f"new {c['new']}, changed {c['changed']}, unchanged {c['unchanged']}, skipped {c['skipped']}, "
+           f"errors {c['error']}") if en else
+          f"新增 {c['new']}，变更 {c['changed']}，未变 {c['unchanged']}，跳过 {c['skipped']}，错误 {c['error']}")
+    for r in out["records"]:
+        if r["status"] == "changed":
+            print((f"  changed: {r['sheet']} row {r['row']} {r['code'] or ''} {r['title']}: " if en else
+                   f"  变更：{r['sheet']} 第 {r['row']} 行 {r['code'] or ''} {r['title']}：") + ", ".join(r["changed_fields"]))
+        for w in r["warnings"]:
+            print((f"  note: {r['sheet']} row {r['row']}: " if en else f"  提示：{r['sheet']} 第 {r['row']} 行：") + w)
+    for e in out["errors"]:
+        where = (f"row {e['row']}" if en else f"第 {e['row']} 行") if e["row"] else ""
+        print((f"  error: {e['sheet'] or ''} {where}: " if en else f"  错误：{e['sheet'] or ''} {where}：") + e["reason"])
+    if out["missing"]:
+        print((f"{len(out['missing'])} tasks imported earlier are not in this file (kept, not deleted)" if en else
+               f"有 {len(out['missing'])} 个以前导入的任务不在本文件中（已保留，未删除）"))
+    if out["dry_run"]:
+        print("dry run: nothing was written" if en else "试运行：未写入任何数据")
+    elif out["applied"]:
+        print("imported" if en else "导入完成")
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from fieldapp.excel.template import write_template
+
+    path = write_template(args.out)
+    print(path)
+    return 0
+
+
+def _cmd_export_ledger(args: argparse.Namespace) -> int:
+    from fieldapp.excel.ledger import LedgerFilter, export_ledger
+
+    flt = LedgerFilter(statuses=tuple(args.status), categories=tuple(args.category), region_prefix=args.region,
+                       unit=args.unit, search=args.search, overdue_only=args.overdue, since=args.since,
+                       until=args.until)
+    with _open_store(args) as store:
+        summary = export_ledger(store, args.out, kind=args.kind, flt=flt, photos=not args.no_photos,
+                                progress=_stderr_progress("writing" if _lang(args) == "en" else "写入"))
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _cmd_excel_worker(args: argparse.Namespace) -> int:
+    from fieldapp.excel import reader_worker
+
+    return reader_worker.run()
 
 
 def _open_store(args: argparse.Namespace):
@@ -129,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging(args.data_dir or default_data_dir())
     try:
-        return {"demo": _cmd_demo, "stats": _cmd_stats, "verify": _cmd_verify}[args.command](args)
+        return {"demo": _cmd_demo, "stats": _cmd_stats, "verify": _cmd_verify,
+                "import-tasks": _cmd_import_tasks, "template": _cmd_template,
+                "export-ledger": _cmd_export_ledger, "excel-worker": _cmd_excel_worker}[args.command](args)
     except FieldAppError as exc:
         log.warning("%s: %s", args.command, exc)
         print(exc.message(lang), file=sys.stderr)

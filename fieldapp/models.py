@@ -72,6 +72,10 @@ class Task(Record, Base):
     targets: Mapped[str] = mapped_column(Text, default="")
     assignees: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="assigned", index=True)
+    # Set by the Excel import: the content key that matches a row without a code on
+    # re-import, and the file / sheet the task last came from.
+    import_key: Mapped[str | None] = mapped_column(String(24), index=True)
+    import_source: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     visits: Mapped[list["Visit"]] = relationship(back_populates="task", order_by="Visit.visited_at")
     findings: Mapped[list["Finding"]] = relationship(back_populates="task", order_by="Finding.created_at")
