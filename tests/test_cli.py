@@ -26,10 +26,10 @@ def filled(data_dir, tmp_path) -> Path:
         finding_in(s, t1, "open")
         finding_in(s, t1, "rectifying")
         finding_in(s, t2, "pending_check")
-        closed = finding_in(s, t2, "closed")  # 1 check, 1 photo
-        findings.add_photos(s, closed, [write_jpeg(tmp_path / "site1.jpg", color="blue"),
-                                        write_jpeg(tmp_path / "site2.jpg", color="pink")])
+        finding_in(s, t2, "closed")  # 1 check, 1 photo
         back = finding_in(s, t2, "pending_check")
+        findings.add_photos(s, back, [write_jpeg(tmp_path / "site1.jpg", color="blue"),
+                                      write_jpeg(tmp_path / "site2.jpg", color="pink")])
         findings.record_check(s, back, result="not_rectified")  # 退回: 1 more check
     return data_dir
 

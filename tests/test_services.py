@@ -347,3 +347,23 @@ def test_task_filters_and_counts(store):
         counts_ = task_counts(s, TaskFilter(today=today))
         assert counts_.total == 5 and counts_.overdue == 2
         assert counts_.by_status == {"in_progress": 1, "assigned": 3, "completed": 1}
+
+
+def test_closed_finding_takes_no_more_photos_and_bad_choices_are_invalid_input(store, task_id, tmp_path, make_jpeg):
+    from fieldapp.errors import InvalidInput, TransitionRefused
+
+    fid = finding_in(store, task_id, "closed")
+    photo = make_jpeg(tmp_path / "late.jpg")
+    before = counts(store)
+    with pytest.raises(TransitionRefused) as err:
+        findings.add_photos(store, fid, [photo], kind="after")
+    assert "已销号" in err.value.message("zh_CN") and "closed" in err.value.message("en")
+    assert counts(store) == before
+    open_fid = finding_in(store, task_id, "pending_check")
+    before = counts(store)
+    with pytest.raises(InvalidInput) as err:
+        findings.record_check(store, open_fid, result="passed")
+    assert "已整改" in err.value.message("zh_CN")
+    with pytest.raises(InvalidInput):
+        findings.add_photos(store, open_fid, [photo], kind="panorama")
+    assert counts(store) == before

@@ -21,9 +21,23 @@ from fieldapp.store import Store
 FINDING = Text("发现问题", "Finding")
 
 
-def _label(status: str) -> Text:
-    s = FindingStatus(status)
-    return Text(s.label("zh_CN"), s.label("en"))
+def _choice(enum, value: str, field: Text):  # noqa: ANN001, ANN202 - one of our Labeled enums
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = [m.label("zh_CN") for m in enum], [m.label("en") for m in enum]
+        raise InvalidInput(field=field, reason=Text("应为 " + "/".join(allowed[0]),
+                                                    "must be one of " + "/".join(allowed[1]))) from None
+
+
+def _open_finding(finding: Finding | None, finding_id: str) -> Finding:
+    """The finding, if it can still take evidence: a closed one's record is final."""
+    if finding is None:
+        raise NotFound(what=FINDING, ident=finding_id)
+    if finding.status == FindingStatus.CLOSED:
+        raise TransitionRefused(action=Text("添加照片", "add photos"), reason=Text(
+            "问题已销号，其证据已定稿，不能再添加照片", "the finding is closed and its evidence is final"))
+    return finding
 
 
 def record_finding(
@@ -33,10 +47,7 @@ def record_finding(
 ) -> Changes:
     if not description.strip():
         raise InvalidInput(field=Text("问题描述", "Description"), reason=Text("不能为空", "must not be empty"))
-    try:
-        severity = Severity(severity)
-    except ValueError:
-        raise InvalidInput(field=Text("严重程度", "Severity"), reason=Text("应为 一般/较重/严重", "must be minor/serious/severe")) from None
+    severity = _choice(Severity, severity, Text("严重程度", "Severity"))
     with store.transaction() as s:
         task = s.get(Task, task_id)
         if task is None:
@@ -128,19 +139,16 @@ def add_photos(
 ) -> Changes:
     """Attach photos to a finding. Bad files are refused one by one (see `Changes.refused`);
     the good ones are attached in one transaction."""
-    kind = PhotoKind(kind)
+    kind = _choice(PhotoKind, kind, Text("照片类型", "Photo kind"))
     with store.session() as s:
-        if s.get(Finding, finding_id) is None:
-            raise NotFound(what=FINDING, ident=finding_id)
+        _open_finding(s.get(Finding, finding_id), finding_id)
     stored, refused = _ingest(store, paths, progress, cancel)
     changes = Changes(refused=refused)
     if not stored:
         return changes
     check_cancel(cancel)
     with store.transaction() as s:
-        finding = s.get(Finding, finding_id)
-        if finding is None:
-            raise NotFound(what=FINDING, ident=finding_id)
+        finding = _open_finding(s.get(Finding, finding_id), finding_id)
         for path, info in stored:
             row = _photo_row(finding_id, None, kind, path, info)
             s.add(row)
@@ -158,8 +166,8 @@ def record_check(
 ) -> Changes:
     """整改核查. A passing check closes (销号) the finding and needs at least one 整改后 photo;
     未整改 sends it back (退回) to 整改中. Any refused photo refuses the whole check."""
-    result = CheckResult(result)
-    photos = [(Path(p), PhotoKind(k)) for p, k in photos]
+    result = _choice(CheckResult, result, Text("核查结果", "Check result"))
+    photos = [(Path(p), _choice(PhotoKind, k, Text("照片类型", "Photo kind"))) for p, k in photos]
     action = Text("记录核查", "record the check") if not result.passes else Text("销号", "close the finding")
 
     def refuse(zh: str, en: str) -> TransitionRefused:
