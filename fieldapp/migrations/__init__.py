@@ -69,14 +69,28 @@ def backup(db_path: Path, backup_dir: Path, label: str) -> Path:
     return target
 
 
+def _has_tables(db_path: Path) -> bool:
+    if not db_path.exists() or db_path.stat().st_size == 0:
+        return False
+    con = sqlite3.connect(db_path)
+    try:
+        return con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    except sqlite3.DatabaseError as exc:
+        raise NotADatabase(str(exc), path=db_path) from exc
+    finally:
+        con.close()
+
+
 def upgrade_to_head(db_path: Path, backup_dir: Path) -> None:
     current = current_revision(db_path)
     if current == HEAD:
         return
     if current is not None and current not in known_revisions():
         raise DatabaseTooNew(revision=current)
-    if current is not None:
-        saved = backup(db_path, backup_dir, f"upgrade-from-{current}")
+    # Any existing content is copied first, also a database without a revision (it has tables
+    # that the upgrade would write into): only a new or empty file goes unsaved.
+    if current is not None or _has_tables(db_path):
+        saved = backup(db_path, backup_dir, f"upgrade-from-{current or 'unversioned'}")
         log.info("backed up database to %s before upgrading from %s", saved, current)
     from alembic import command
 
