@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHeaderView, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
+    QAbstractItemView, QFileDialog, QHeaderView, QLabel, QMainWindow, QMessageBox, QPushButton, QSplitter,
     QStackedWidget, QTableView, QVBoxLayout, QWidget,
 )
 
@@ -18,6 +19,7 @@ from fieldapp.task_list import TaskFilter, categories_in_use, regions_in_use, ta
 from fieldapp.services import Changes
 from ui import i18n
 from ui.error_dialog import show_error
+from ui.files import SPREADSHEET_SUFFIXES, dropped_files, file_filter
 from ui.filter_bar import FilterBar
 from ui.ops import Runner
 from ui.settings import Settings
@@ -36,6 +38,7 @@ class MainWindow(QMainWindow):
     def __init__(self, source: "Store | DataDir", settings: Settings) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
         self.datadir = source if isinstance(source, DataDir) else source.datadir
         self.reader = self.datadir.reader()
         self.store: Store | None = None
@@ -70,9 +73,12 @@ class MainWindow(QMainWindow):
         self.welcome_text = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.demo_button = QPushButton(objectName="loadDemo")
         self.demo_button.clicked.connect(self.load_demo)
+        self.import_button = QPushButton(objectName="importTasks")
+        self.import_button.clicked.connect(lambda: self.import_tasks())
         welcome_layout = QVBoxLayout(self.welcome)
         welcome_layout.addStretch(1)
         welcome_layout.addWidget(self.welcome_text)
+        welcome_layout.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignHCenter)
         welcome_layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignHCenter)
         welcome_layout.addStretch(2)
         self.pages = QStackedWidget()
@@ -117,8 +123,8 @@ class MainWindow(QMainWindow):
         self.splitter.replaceWidget(1, self.detail)
         self.loading.deleteLater()
         self.splitter.setSizes(sizes)
-        self.demo_action.setEnabled(True)
-        self.demo_button.setEnabled(True)
+        for control in (self.demo_action, self.demo_button, self.import_action, self.import_button):
+            control.setEnabled(True)
         # Filter choices and counts scan the whole table: done after the first paint.
         self._load_choices()
         self._update_counts()
@@ -138,7 +144,11 @@ class MainWindow(QMainWindow):
         self.about_action = QAction(self, triggered=self.about)
         self.logs_action = QAction(self, triggered=self.open_data_dir)
         self.demo_action = QAction(self, triggered=self.load_demo, enabled=False)
+        self.import_action = QAction(self, triggered=lambda: self.import_tasks(), enabled=False,
+                                     shortcut=QKeySequence("Ctrl+I"))
         self.demo_button.setEnabled(False)
+        self.import_button.setEnabled(False)
+        self.file_menu.addAction(self.import_action)
         self.file_menu.addAction(self.demo_action)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
@@ -159,6 +169,8 @@ class MainWindow(QMainWindow):
         self.about_action.setText(self.tr("&About FieldApp"))
         self.logs_action.setText(self.tr("Open &data folder (logs, backups)"))
         self.demo_action.setText(self.tr("Load &demo data"))
+        self.import_action.setText(self.tr("&Import task list (Excel)…"))
+        self.import_button.setText(self.tr("Import an Excel task list…"))
         self.welcome_text.setText(self.tr(
             "<h3>No inspection tasks yet</h3><p>Tasks arrive from the provincial platform or from an "
             "Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.</p>"))
@@ -212,6 +224,7 @@ class MainWindow(QMainWindow):
     def on_changed(self, changes: Changes) -> None:
         if changes.tasks:
             self.model.refresh_tasks(changes.tasks)
+            self._load_choices()
             self._update_counts()
         if self.detail and self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
             self.detail.reload()
@@ -255,6 +268,32 @@ class MainWindow(QMainWindow):
         self.runner.run(self.tr("Loading demo data"),
                         lambda p, c: make_demo(store, progress=p, cancel=c), on_success=done, parent=self)
 
+    def import_tasks(self, path: Path | None = None) -> None:
+        """Preview and import an Excel task list; the dialog does the work in the background."""
+        from ui.import_dialog import ImportDialog
+
+        if self.store is None:
+            return
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, self.tr("Import task list"), "",
+                                                    file_filter(self.tr("Spreadsheets"), SPREADSHEET_SUFFIXES))
+            if not chosen:
+                return
+            path = Path(chosen)
+        dialog = ImportDialog(self.store, self.runner, path, self)
+        dialog.accepted.connect(lambda: self.statusBar().showMessage(dialog.result_text(), 30000))
+        dialog.open()
+
+    def dragEnterEvent(self, event) -> None:  # noqa: ANN001 - a spreadsheet dropped on the window
+        if self.store is not None and dropped_files(event, SPREADSHEET_SUFFIXES):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: ANN001
+        files = dropped_files(event, SPREADSHEET_SUFFIXES)
+        if files:
+            event.acceptProposedAction()
+            self.import_tasks(files[0])
+
     def about(self) -> None:
         QMessageBox.about(self, self.tr("About FieldApp"), self.tr(
             "<b>FieldApp %1</b><br>Offline-first supervision inspection for inspectors in the field."
@@ -278,3 +317,4 @@ class MainWindow(QMainWindow):
             self.settings.set("window/geometry", bytes(self.saveGeometry()))
             self.settings.set("window/splitter", bytes(self.splitter.saveState()))
         super().closeEvent(event)
+

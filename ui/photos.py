@@ -15,17 +15,8 @@ from PySide6.QtWidgets import (
 from fieldapp.domain import PhotoKind
 from fieldapp.models import Photo
 from fieldapp.photos import PhotoStore
+from ui.files import dropped_files
 from ui.i18n import current_lang
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif"}
-
-
-def dropped_files(event: QDropEvent | QDragEnterEvent) -> list[Path]:
-    mime = event.mimeData()
-    if not mime.hasUrls():
-        return []
-    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
-
 
 class PhotoStrip(QListWidget):
     """Thumbnails of a finding's photos; drop image files on it to add them."""

@@ -18,12 +18,11 @@ from PySide6.QtWidgets import (
 
 from fieldapp.domain import CATEGORIES, CheckResult, PhotoKind, Severity
 from ui.i18n import current_lang
-from ui.photos import IMAGE_SUFFIXES, dropped_files
+from ui.files import IMAGE_SUFFIXES, dropped_files, file_filter
 
 
 def image_filter() -> str:
-    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-    return (QCoreApplication.translate("PhotoFiles", "Images (%s)") % patterns + ";;"
+    return (file_filter(QCoreApplication.translate("PhotoFiles", "Images"), IMAGE_SUFFIXES) + ";;"
             + QCoreApplication.translate("PhotoFiles", "All files (*)"))
 
 

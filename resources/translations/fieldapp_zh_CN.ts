@@ -142,6 +142,87 @@
     </message>
 </context>
 <context>
+    <name>ImportDialog</name>
+    <message>
+        <source>Import task list — %s</source>
+        <translation>导入督查任务清单 — %s</translation>
+    </message>
+    <message>
+        <source>Column</source>
+        <translation>列</translation>
+    </message>
+    <message>
+        <source>Header in the sheet</source>
+        <translation>表中的列标题</translation>
+    </message>
+    <message>
+        <source>Imported as</source>
+        <translation>导入为</translation>
+    </message>
+    <message>
+        <source>All rows</source>
+        <translation>全部行</translation>
+    </message>
+    <message>
+        <source>Import the other rows and leave the rows with errors out</source>
+        <translation>跳过有错误的行，导入其余各行</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Sheet</source>
+        <translation>工作表</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Reading %s</source>
+        <translation>正在读取 %s</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n task(s) from earlier imports are not in this file; they are kept, not deleted.</source>
+        <translation>
+            <numerusform>以前导入的 %n 项任务不在本文件中；这些任务会保留，不会删除。</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Header: row %s</source>
+        <translation>表头：第 %s 行</translation>
+    </message>
+    <message>
+        <source>No header row found</source>
+        <translation>未找到表头行</translation>
+    </message>
+    <message>
+        <source>year of the list: %d</source>
+        <translation>清单年份：%d</translation>
+    </message>
+    <message>
+        <source>(hidden)</source>
+        <translation>（隐藏）</translation>
+    </message>
+    <message>
+        <source>— not imported —</source>
+        <translation>— 不导入 —</translation>
+    </message>
+    <message>
+        <source>Applying the column mapping</source>
+        <translation>正在应用列对应关系</translation>
+    </message>
+    <message>
+        <source>Importing %s</source>
+        <translation>正在导入 %s</translation>
+    </message>
+    <message>
+        <source>Imported %1: %2 new, %3 changed, %4 unchanged, %5 rows skipped.</source>
+        <translation>已导入 %1：新增 %2 项，变更 %3 项，无变化 %4 项，跳过 %5 行。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>FieldApp — Supervision inspection</source>
@@ -188,6 +269,14 @@
         <translation>载入演示数据(&amp;D)</translation>
     </message>
     <message>
+        <source>&amp;Import task list (Excel)…</source>
+        <translation>导入督查任务清单（Excel）(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>Import an Excel task list…</source>
+        <translation>导入 Excel 督查任务清单…</translation>
+    </message>
+    <message>
         <source>&lt;h3&gt;No inspection tasks yet&lt;/h3&gt;&lt;p&gt;Tasks arrive from the provincial platform or from an Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;还没有督查任务&lt;/h3&gt;&lt;p&gt;督查任务可由省级平台下发，或从 Excel 督查任务清单导入。想先熟悉软件，可以载入一套浙江省的演示数据（数百项任务）。&lt;/p&gt;</translation>
     </message>
@@ -206,6 +295,14 @@
     <message>
         <source>Loading demo data</source>
         <translation>正在载入演示数据</translation>
+    </message>
+    <message>
+        <source>Import task list</source>
+        <translation>导入督查任务清单</translation>
+    </message>
+    <message>
+        <source>Spreadsheets</source>
+        <translation>电子表格</translation>
     </message>
     <message>
         <source>About FieldApp</source>
@@ -227,8 +324,8 @@
 <context>
     <name>PhotoFiles</name>
     <message>
-        <source>Images (%s)</source>
-        <translation>图片 (%s)</translation>
+        <source>Images</source>
+        <translation>图片</translation>
     </message>
     <message>
         <source>All files (*)</source>
@@ -268,6 +365,69 @@
     <message>
         <source>File</source>
         <translation>原文件</translation>
+    </message>
+</context>
+<context>
+    <name>RowModel</name>
+    <message>
+        <source>Sheet</source>
+        <translation>工作表</translation>
+    </message>
+    <message>
+        <source>Row</source>
+        <translation>行</translation>
+    </message>
+    <message>
+        <source>Code</source>
+        <translation>任务编号</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>任务名称</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>处理结果</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>说明</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>新增</translation>
+    </message>
+    <message>
+        <source>Changed</source>
+        <translation>变更</translation>
+    </message>
+    <message>
+        <source>Unchanged</source>
+        <translation>无变化</translation>
+    </message>
+    <message>
+        <source>Skipped</source>
+        <translation>跳过</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <source>units: %s</source>
+        <translation>责任单位：%s</translation>
+    </message>
+    <message>
+        <source>region: %s</source>
+        <translation>区划：%s</translation>
+    </message>
+    <message>
+        <source>deadline: %s</source>
+        <translation>时限：%s</translation>
+    </message>
+    <message>
+        <source>deadline as written: %s</source>
+        <translation>时限（按原文）：%s</translation>
     </message>
 </context>
 <context>
