@@ -149,7 +149,10 @@ def _print_import(out: dict, en: bool) -> None:
     c = out["counts"]
     for s in out["sheets"]:
         rows = "、".join(map(str, s["header_rows"]))
-        print(f"sheet “{s['name']}”: header on row {rows}" if en else f"工作表“{s['name']}”：表头在第 {rows} 行")
+        if s.get("problem"):
+            print(f"sheet “{s['name']}”: not imported — {s['problem']}" if en else f"工作表“{s['name']}”：未导入——{s['problem']}")
+        else:
+            print(f"sheet “{s['name']}”: header on row {rows}" if en else f"工作表“{s['name']}”：表头在第 {rows} 行")
     print((f"new {c['new']}, changed {c['changed']}, unchanged {c['unchanged']}, skipped {c['skipped']}, "
            f"errors {c['error']}") if en else
           f"新增 {c['new']}，变更 {c['changed']}，未变 {c['unchanged']}，跳过 {c['skipped']}，错误 {c['error']}")

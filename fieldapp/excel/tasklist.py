@@ -40,6 +40,10 @@ _NOTE_START = set("注备说附填制审负联数统*＊")
 _TOTAL_START = set("合小总共累")
 _SECTION = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+[部分章节类篇])")
 
+_NOT_TASK_SHEETS = {"填表说明", "说明", "使用说明", "选项", "代码表", "字典", "填报说明", "instructions"}
+_FINDING_COLUMNS = {"严重程度", "问题严重程度"}
+_EXAMPLE = {"示例", "样例", "例", "举例", "example", "e.g."}
+
 RowKind = str  # "data" | "skipped" | "error"
 
 
@@ -55,6 +59,7 @@ R_TOTAL = t("合计行", "total row")
 R_NOTE = t("表格下方的注释或说明", "a note under the table")
 R_SECTION = t("分类标题行", "section heading")
 R_SEQ_ONLY = t("只有序号，没有内容", "only a row number, nothing else")
+R_EXAMPLE = t("示例行", "an example row")
 R_LABEL = t("只有一个单元格有内容，不是任务", "a single filled cell, not a task")
 
 
@@ -300,7 +305,15 @@ def parse_sheet(
     result.head = [[normalize.cell_text(v) for v in r] for r in top[:HEAD_ROWS]]
     if len(rows) > len(top):
         result.head += [[normalize.cell_text(v) for v in r] for r in rows[len(top):HEAD_ROWS]]
+    if normalize.key(sheet.name) in _NOT_TASK_SHEETS:
+        result.problem = t("说明或选项表，不是任务清单", "instructions or lists, not a task list")
+        return result
     header = hdr.detect(top, sheet.hidden_cols)
+    if header is not None and any(normalize.key(x) in _FINDING_COLUMNS for x in header.texts):
+        result.header = header
+        result.problem = t("这是发现问题清单（有“严重程度”列），任务导入不读取它",
+                           "a list of findings (it has a severity column); the task import leaves it alone")
+        return result
     if header is None:
         result.problem = t("找不到表头：前 {n} 行中没有“任务名称”“督查事项”“整改任务”之类的列名".format(n=hdr.SCAN_ROWS),
                            f"no header found: none of the first {hdr.SCAN_ROWS} rows names a column such as "
@@ -363,6 +376,10 @@ def parse_sheet(
         in_notes = False
         if any(_TOTAL.match(normalize.key(v)) for _c, v in cells[:3] if isinstance(v, str) and v.lstrip()[:1] in _TOTAL_START):
             out.append(TaskRow(name, excel_row, "skipped", R_TOTAL))
+            continue
+        if seq_col is not None and seq_col < len(row) and isinstance(row[seq_col], str) \
+                and normalize.key(row[seq_col]) in _EXAMPLE:
+            out.append(TaskRow(name, excel_row, "skipped", R_EXAMPLE))
             continue
         title_cell = row[title_col] if title_col < len(row) else None
         if title_cell is None or title_cell == "" or (type(title_cell) is str and not title_cell.strip(_BLANK_CHARS)):

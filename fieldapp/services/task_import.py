@@ -22,6 +22,7 @@ before and absent from this file are reported as `missing`, never deleted.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
@@ -177,7 +178,8 @@ class ImportPreview:
             "errors": errors, "counts": self.counts(),
             "missing": [{"id": m.id, "code": m.code, "title": m.title, "source": m.source} for m in self.missing],
             "sheets": [{"name": s.name, "header_rows": list(s.header_rows), "year": s.year,
-                        "mapping": {f: column_letter(c) for f, c in s.mapping.items()}} for s in self.sheets],
+                        "mapping": {f: column_letter(c) for f, c in s.mapping.items()},
+                        "problem": s.problem(lang) if s.problem else None} for s in self.sheets],
         }
 
 
@@ -331,12 +333,24 @@ class _Index:
     @classmethod
     def load(cls, session: Session) -> "_Index":
         idx = cls()
+        lists: dict[str, list[str]] = {}  # unit lists repeat: each distinct JSON text is read once
+        dates: dict[str, dt.date] = {}
         loads = json.loads
-        for row in session.connection().exec_driver_sql(f"SELECT {', '.join(_COLUMNS)} FROM tasks"):
+        cursor = session.connection().exec_driver_sql(f"SELECT {', '.join(_COLUMNS)} FROM tasks")
+        for row in cursor.fetchall():
             t = dict(zip(_COLUMNS, row))
             for f in LIST_FIELDS:
-                t[f] = loads(t[f]) if t[f] else []
-            t["deadline"] = dt.date.fromisoformat(t["deadline"]) if t["deadline"] else None
+                raw = t[f]
+                if not raw:
+                    t[f] = []
+                else:
+                    parsed = lists.get(raw)
+                    if parsed is None:
+                        parsed = lists[raw] = loads(raw)
+                    t[f] = parsed
+            d = t["deadline"]
+            if d:
+                t["deadline"] = dates.get(d) or dates.setdefault(d, dt.date.fromisoformat(d))
             idx.by_id[t["id"]] = t
             if t["code"]:
                 idx.by_code[t["code"]] = t
@@ -358,12 +372,15 @@ def _same(f: str, old: Any, new: Any) -> bool:
     return old == new
 
 
+_DEADLINE_FIELDS = ("deadline", "deadline_kind", "deadline_text")
+
+
 def _diff(existing: dict[str, Any], values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     changes: dict[str, tuple[Any, Any]] = {}
     for f, new in values.items():
-        if f in ("deadline", "deadline_kind", "deadline_text"):
-            continue
         old = existing.get(f)
+        if old == new or f in _DEADLINE_FIELDS:
+            continue
         if not _same(f, old, new):
             changes[f] = (old, new)
     if "deadline_kind" in values:
@@ -521,25 +538,40 @@ class _Writer:
             row = self.conn.exec_driver_sql("SELECT hash FROM change_log ORDER BY seq DESC LIMIT 1").first()
             head = row[0] if row else changelog.GENESIS
         self.head = head
+        self.canon = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+        self.list_texts: dict[tuple[str, ...], str] = {}
         self.now = utcnow()
         self.now_text = self.now.strftime(_DATETIME_FMT)
         self.now_iso = self.now.isoformat()
 
     def _entry(self, entity_id: str, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple:
+        """One change-log row. The hashed payload is `changelog.entry_hash`'s canonical JSON
+        (sorted keys, compact), assembled around the record's JSON so that it is encoded once;
+        the stored before/after are that same JSON text. `fieldapp verify` checks the result."""
         entry_id = str(uuid.uuid4())
-        fields = {"id": entry_id, "at": self.now_iso, "author": self.author, "entity": "tasks",
-                  "entity_id": entity_id, "action": action, "before": before, "after": after}
-        digest = changelog.entry_hash(self.head, fields)
+        canon = self.canon
+        before_json = "null" if before is None else canon(before)
+        after_json = "null" if after is None else canon(after)
+        payload = (f'{{"action":{canon(action)},"after":{after_json},"at":{canon(self.now_iso)},'
+                   f'"author":{canon(self.author)},"before":{before_json},"entity":"tasks",'
+                   f'"entity_id":{canon(entity_id)},"id":"{entry_id}"}}')
+        digest = hashlib.sha256((self.head + payload).encode("utf-8")).hexdigest()
         row = (entry_id, self.now_text, self.author, "tasks", entity_id, action,
-               None if before is None else self.dumps(before), None if after is None else self.dumps(after),
-               self.head, digest)
+               None if before is None else before_json, None if after is None else after_json, self.head, digest)
         self.head = digest
         return row
+
+    def _list_json(self, value: list[str]) -> str:
+        key = tuple(value)
+        text = self.list_texts.get(key)
+        if text is None:
+            text = self.list_texts[key] = self.dumps(value)
+        return text
 
     def write(self, rows: list[RowResult], source: str) -> None:
         inserts, entries = [], []
         updates: dict[tuple[str, ...], list[tuple]] = {}
-        dumps = self.dumps
+        dumps = self._list_json
         for r in rows:
             if r.status == NEW:
                 values = {**DEFAULTS, **r.values}
