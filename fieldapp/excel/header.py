@@ -208,13 +208,13 @@ def detect(rows: Sequence[Sequence[Any]], hidden_cols: set[int] | None = None, s
                 singles[i] = (score, found)
     options: list[tuple[tuple[int, ...], list[str], dict[int, Match], float]] = []
     for i, (score, found) in singles.items():
-        options.append(((i,), list(texts_of(top, i)), found, score))
+        options.append(((i,), list(top[i]), found, score))
         # A two-row header: both rows are column names, and together they name more.
         j = i + 1
         if j in singles and _header_like(top[i]) and _header_like(top[j]):
             ctexts, cfound = _combine(top[i], top[j], width)
             cscore = _score_of(cfound)
-            if cscore > max(score, singles[j][0]):
+            if cscore >= max(score, singles[j][0]):  # equal: both rows are still the header
                 options.append(((i, j), ctexts, cfound, cscore))
     best: Header | None = None
     for idx, texts_, found_, score_ in options:
@@ -225,10 +225,6 @@ def detect(rows: Sequence[Sequence[Any]], hidden_cols: set[int] | None = None, s
             best = Header(rows=idx, texts=texts_ + [""] * (width - len(texts_)), mapping=mapping,
                           matches=found_, score=score_)
     return best
-
-
-def texts_of(rows: list[list[str]], i: int) -> list[str]:
-    return rows[i]
 
 
 def remap(header: Header, mapping: dict[str, int | None]) -> Header:

@@ -385,7 +385,9 @@ def parse_sheet(
         if title_cell is None or title_cell == "" or (type(title_cell) is str and not title_cell.strip(_BLANK_CHARS)):
             filled = [c for c, _v in cells if c != seq_col]
             if not filled:
-                out.append(TaskRow(name, excel_row, "skipped", R_SEQ_ONLY))
+                text = cells[0][1]
+                section = isinstance(text, str) and _SECTION.match(normalize.key(text))
+                out.append(TaskRow(name, excel_row, "skipped", R_SECTION if section else R_SEQ_ONLY))
                 continue
             if len(cells) == 1 or (len(filled) == 1 and filled[0] not in mapped_cols):
                 text = normalize.key(cells[-1][1])

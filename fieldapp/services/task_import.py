@@ -226,7 +226,7 @@ def preview(
     check_cancel(cancel)
     parsed: dict[str, SheetResult] = {}
     for s in book.sheets:
-        if not s.loaded and s.visible:
+        if (sheet is not None and s.name != sheet) or (not s.loaded and s.visible):
             continue  # not chosen: another sheet was asked for
         parsed[s.name] = parse_sheet(s, mapping=mapping if (sheet is None or s.name == sheet) else None,
                                      file_name=path.name)
