@@ -50,7 +50,7 @@ class Limits:
     """What one read may cost. The defaults fit a 200,000-row task list with room to spare."""
 
     seconds: float = 120.0
-    memory_mib: int = 2048  # address space of the child, not resident memory
+    memory_mib: int = 1536  # address space of the child (a 50,000-row list needs about 200)
     max_rows: int = 200_000  # per sheet
     max_cells: int = 10_000_000  # per sheet, rows × columns
     max_file_mib: int = 256
@@ -179,6 +179,7 @@ def _worker_env() -> dict[str, str]:
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONIOENCODING"] = "utf-8"
     env["MALLOC_ARENA_MAX"] = "2"  # fewer malloc arenas: less address space under RLIMIT_AS
+    env["RUST_BACKTRACE"] = "0"  # a backtrace needs memory the child may not have left
     env.pop("PYTHONSTARTUP", None)
     return env
 
@@ -313,7 +314,7 @@ def read_workbook(
                 pass
     log.info("read %s (%s, %d bytes) in %.2fs", name, fmt, result.size, time.monotonic() - started)
     if error is not None:
-        raise _refusal(error, name, limits)
+        raise _refusal(error, name, limits, bytes(stderr_tail).decode("utf-8", "replace"))
     if not done or proc.returncode != 0:
         raise _death(proc.returncode, bytes(stderr_tail), name, limits)
     return result
@@ -337,9 +338,14 @@ def _too_large_memory(name: str, limits: Limits, detail: str) -> WorkbookTooLarg
         f"reading it needs more than {limits.memory_mib} MB of memory"))
 
 
-def _refusal(msg: dict[str, Any], name: str, limits: Limits) -> WorkbookRejected:
+_MEMORY_WORDS = ("memory allocation", "MemoryError", "out of memory", "Cannot allocate")
+
+
+def _refusal(msg: dict[str, Any], name: str, limits: Limits, stderr: str = "") -> WorkbookRejected:
     code, detail = msg.get("code", ""), msg.get("detail", "")
     log.warning("excel reader refused %s: %s %s", name, code, detail)
+    if code in ("panic", "damaged", "internal") and any(w in stderr for w in _MEMORY_WORDS):
+        code = "memory"  # under the memory limit, allocations fail wherever they happen
     if code == "encrypted":
         return WorkbookEncrypted(detail, name=name)
     if code == "encoding":
@@ -360,8 +366,7 @@ def _refusal(msg: dict[str, Any], name: str, limits: Limits) -> WorkbookRejected
 def _death(returncode: int | None, stderr: bytes, name: str, limits: Limits) -> WorkbookRejected:
     text = stderr.decode("utf-8", "replace")
     log.warning("excel reader for %s died (status %s): %s", name, returncode, text[-2000:])
-    memory_words = ("memory allocation", "MemoryError", "out of memory", "Cannot allocate")
-    if any(w in text for w in memory_words):
+    if any(w in text for w in _MEMORY_WORDS):
         return _too_large_memory(name, limits, f"status {returncode}")
     if returncode is not None and returncode < 0 and -returncode == getattr(signal, "SIGXCPU", -1):
         return WorkbookTimeout(f"status {returncode}", name=name, seconds=int(limits.seconds))
