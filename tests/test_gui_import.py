@@ -100,3 +100,29 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_with_a_message(qtbot, store
     assert _dialog(window) is None
     with store.session() as s:
         assert s.query(Task).count() == 0
+
+
+def test_export_the_filtered_ledger_and_the_template(qtbot, store, window, tmp_path, monkeypatch):
+    from fieldapp.demo import make_demo
+
+    make_demo(store, tasks=40, seed=7)
+    window.refresh()
+    bar = window.filter_bar
+    bar.overdue.setChecked(True)
+    shown = window.model.rowCount()
+    assert 0 < shown < 40
+    out = tmp_path / "台账.xlsx"
+    monkeypatch.setattr("ui.main_window.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), ""))
+    window.export_actions["tasks"].trigger()
+    qtbot.waitUntil(lambda: out.exists() and window.runner.idle(), timeout=30000)
+    assert str(out) in window.statusBar().currentMessage()
+    wb = openpyxl.load_workbook(out)
+    ws = wb.worksheets[0]
+    codes = [c.value for c in ws["B"] if isinstance(c.value, str) and c.value.startswith("DC-")]
+    assert len(codes) == shown  # the ledger lists what the table shows
+
+    template = tmp_path / "模板"
+    monkeypatch.setattr("ui.main_window.QFileDialog.getSaveFileName", lambda *a, **k: (str(template), ""))
+    window.template_action.trigger()
+    qtbot.waitUntil(lambda: template.with_suffix(".xlsx").exists() and window.runner.idle(), timeout=30000)
+    assert openpyxl.load_workbook(template.with_suffix(".xlsx")).worksheets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,7 +124,8 @@ class MainWindow(QMainWindow):
         self.splitter.replaceWidget(1, self.detail)
         self.loading.deleteLater()
         self.splitter.setSizes(sizes)
-        for control in (self.demo_action, self.demo_button, self.import_action, self.import_button):
+        for control in (self.demo_action, self.demo_button, self.import_action, self.import_button,
+                        self.template_action, *self.export_actions.values()):
             control.setEnabled(True)
         # Filter choices and counts scan the whole table: done after the first paint.
         self._load_choices()
@@ -149,6 +151,15 @@ class MainWindow(QMainWindow):
         self.demo_button.setEnabled(False)
         self.import_button.setEnabled(False)
         self.file_menu.addAction(self.import_action)
+        self.export_menu = self.file_menu.addMenu("")
+        self.export_actions = {}
+        for kind in ("tasks", "findings", "checks"):
+            action = QAction(self, triggered=lambda _=False, k=kind: self.export_ledger(k), enabled=False)
+            self.export_actions[kind] = action
+            self.export_menu.addAction(action)
+        self.template_action = QAction(self, triggered=self.save_template, enabled=False)
+        self.file_menu.addAction(self.template_action)
+        self.file_menu.addSeparator()
         self.file_menu.addAction(self.demo_action)
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
@@ -171,6 +182,11 @@ class MainWindow(QMainWindow):
         self.demo_action.setText(self.tr("Load &demo data"))
         self.import_action.setText(self.tr("&Import task list (Excel)…"))
         self.import_button.setText(self.tr("Import an Excel task list…"))
+        self.export_menu.setTitle(self.tr("&Export ledger (Excel)"))
+        self.export_actions["tasks"].setText(self.tr("&Task ledger…"))
+        self.export_actions["findings"].setText(self.tr("&Findings ledger (with photos)…"))
+        self.export_actions["checks"].setText(self.tr("&Checks ledger…"))
+        self.template_action.setText(self.tr("Save a blank import &template…"))
         self.welcome_text.setText(self.tr(
             "<h3>No inspection tasks yet</h3><p>Tasks arrive from the provincial platform or from an "
             "Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.</p>"))
@@ -283,6 +299,44 @@ class MainWindow(QMainWindow):
         dialog = ImportDialog(self.store, self.runner, path, self)
         dialog.accepted.connect(lambda: self.statusBar().showMessage(dialog.result_text(), 30000))
         dialog.open()
+
+    def _save_path(self, title: str, name: str) -> Path | None:
+        chosen, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name),
+                                                file_filter(self.tr("Excel workbook"), {".xlsx"}))
+        if not chosen:
+            return None
+        path = Path(chosen)
+        return path if path.suffix.lower() == ".xlsx" else path.with_suffix(".xlsx")
+
+    def export_ledger(self, kind: str) -> None:
+        """Write the ledger of what the table shows now (its filter) to an .xlsx."""
+        from fieldapp.excel.ledger import LedgerFilter, export_ledger
+
+        store = self.store
+        if store is None:
+            return
+        names = {"tasks": self.tr("Task ledger"), "findings": self.tr("Findings ledger"),
+                 "checks": self.tr("Checks ledger")}
+        path = self._save_path(names[kind], f"{names[kind]}-{dt.date.today():%Y%m%d}.xlsx")
+        if path is None:
+            return
+        f = self.model.filter
+        flt = LedgerFilter(statuses=f.statuses if kind == "tasks" else (), categories=f.categories,
+                           region_prefix=f.region_prefix, overdue_only=f.overdue_only and kind == "tasks",
+                           search=f.search)
+        self.runner.run(self.tr("Exporting %s") % names[kind],
+                        lambda p, _c: export_ledger(store, path, kind=kind, flt=flt, progress=p),
+                        on_success=lambda _r: self.statusBar().showMessage(self.tr("Saved %s") % path, 30000),
+                        parent=self)
+
+    def save_template(self) -> None:
+        from fieldapp.excel.template import write_template
+
+        path = self._save_path(self.tr("Import template"), self.tr("task-list-template.xlsx"))
+        if path is not None:
+            self.runner.run(self.tr("Saving the template"), lambda _p, _c: write_template(path),
+                            on_success=lambda _r: self.statusBar().showMessage(self.tr("Saved %s") % path, 30000),
+                            parent=self, progress=False)
 
     def dragEnterEvent(self, event) -> None:  # noqa: ANN001 - a spreadsheet dropped on the window
         if self.store is not None and dropped_files(event, SPREADSHEET_SUFFIXES):

@@ -277,6 +277,26 @@
         <translation>导入 Excel 督查任务清单…</translation>
     </message>
     <message>
+        <source>&amp;Export ledger (Excel)</source>
+        <translation>导出台账（Excel）(&amp;E)</translation>
+    </message>
+    <message>
+        <source>&amp;Task ledger…</source>
+        <translation>督查任务台账(&amp;T)…</translation>
+    </message>
+    <message>
+        <source>&amp;Findings ledger (with photos)…</source>
+        <translation>发现问题台账（含照片）(&amp;F)…</translation>
+    </message>
+    <message>
+        <source>&amp;Checks ledger…</source>
+        <translation>整改核查台账(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Save a blank import &amp;template…</source>
+        <translation>保存空白导入模板(&amp;M)…</translation>
+    </message>
+    <message>
         <source>&lt;h3&gt;No inspection tasks yet&lt;/h3&gt;&lt;p&gt;Tasks arrive from the provincial platform or from an Excel task list. To look around first, load a demo set of a few hundred tasks in Zhejiang.&lt;/p&gt;</source>
         <translation>&lt;h3&gt;还没有督查任务&lt;/h3&gt;&lt;p&gt;督查任务可由省级平台下发，或从 Excel 督查任务清单导入。想先熟悉软件，可以载入一套浙江省的演示数据（数百项任务）。&lt;/p&gt;</translation>
     </message>
@@ -303,6 +323,42 @@
     <message>
         <source>Spreadsheets</source>
         <translation>电子表格</translation>
+    </message>
+    <message>
+        <source>Excel workbook</source>
+        <translation>Excel 工作簿</translation>
+    </message>
+    <message>
+        <source>Task ledger</source>
+        <translation>督查任务台账</translation>
+    </message>
+    <message>
+        <source>Findings ledger</source>
+        <translation>发现问题台账</translation>
+    </message>
+    <message>
+        <source>Checks ledger</source>
+        <translation>整改核查台账</translation>
+    </message>
+    <message>
+        <source>Exporting %s</source>
+        <translation>正在导出%s</translation>
+    </message>
+    <message>
+        <source>Saved %s</source>
+        <translation>已保存 %s</translation>
+    </message>
+    <message>
+        <source>Import template</source>
+        <translation>导入模板</translation>
+    </message>
+    <message>
+        <source>task-list-template.xlsx</source>
+        <translation>督查任务清单导入模板.xlsx</translation>
+    </message>
+    <message>
+        <source>Saving the template</source>
+        <translation>正在保存模板</translation>
     </message>
     <message>
         <source>About FieldApp</source>
