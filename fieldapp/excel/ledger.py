@@ -309,9 +309,11 @@ _CENTERED = {"序号", "督查类别", "问题类别", "严重程度", "整改�
              "照片数", "核查结果", "最近核查结果", "所属区县", "问题当前状态"}
 
 
-def _table(ws, headers: list[str], rows: list[list[Any]], *, hidden: set[str] = frozenset(),
+def _table(ws, title: str, subtitle: str, headers: list[str], rows: list[list[Any]], *, hidden: set[str] = frozenset(),
            image_cols: dict[str, float] | None = None, row_height: float | None = None,
            progress: Progress | None = None) -> None:
+    """Title, subtitle, header and rows. A write-only sheet writes its views and columns with
+    its first row, so everything about the sheet is set before anything is appended."""
     widths = st.fit_widths(rows[:500], headers)
     for i, h in enumerate(headers):
         dim = ws.column_dimensions[_letter(i + 1)]
@@ -331,6 +333,7 @@ def _table(ws, headers: list[str], rows: list[list[Any]], *, hidden: set[str] = 
     if row_height:
         for i in range(len(rows)):
             ws.row_dimensions[header_row + 1 + i].height = row_height
+    _title_rows(ws, title, subtitle, len(headers))
     ws.append([st.cell(ws, h, font=st.HEADER_FONT, alignment=st.CENTER, fill=st.HEADER_FILL) for h in headers])
     aligns = [st.CENTER if h in _CENTERED else st.WRAP if h in _WRAPPED else st.LEFT for h in headers]
     total = len(rows)
@@ -345,12 +348,12 @@ def _summary_sheet(wb: Workbook, con, today: dt.date) -> int:
     headers = ["责任单位", "问题总数", "已整改（销号）", "未销号", "逾期", "整改率"]
     rows = summary_by_unit(con, today)
     total = [sum(r[i] for r in rows) for i in range(1, 5)]
-    _title_rows(ws, "发现问题整改情况汇总（按责任单位）", f"统计日期：{today.isoformat()}", len(headers))
     widths = st.fit_widths(rows[:500], headers, minimum=10)
     for i, w in enumerate(widths):
         ws.column_dimensions[_letter(i + 1)].width = w
     ws.freeze_panes = "A4"
     ws.auto_filter = AutoFilter(ref=f"A3:{_letter(len(headers))}{3 + max(len(rows), 1)}")
+    _title_rows(ws, "发现问题整改情况汇总（按责任单位）", f"统计日期：{today.isoformat()}", len(headers))
     ws.append([st.cell(ws, h, font=st.HEADER_FONT, alignment=st.CENTER, fill=st.HEADER_FILL) for h in headers])
     for r in rows:
         ws.append([st.cell(ws, v, alignment=st.LEFT if i == 0 else st.CENTER,
@@ -399,14 +402,12 @@ def export_ledger(store: Store, out: Path | str, *, kind: str = "tasks", flt: Le
         subtitle = f"导出时间：{now:%Y-%m-%d %H:%M}　　筛选：{flt.describe()}"
         if kind == "tasks":
             headers, rows, _ids = _task_rows(con, flt, today)
-            _title_rows(ws, TITLES[kind], subtitle, len(headers))
-            _table(ws, headers, rows, hidden={"记录ID"}, progress=progress)
+            _table(ws, TITLES[kind], subtitle, headers, rows, hidden={"记录ID"}, progress=progress)
         elif kind == "findings":
             headers, rows, shas = _finding_rows(con, flt, today)
-            _title_rows(ws, TITLES[kind], subtitle, len(headers))
             with_photos = photos and any(a or b for a, b in shas)
             image_cols = {"现场照片": 26, "整改后照片": 26} if with_photos else None
-            _table(ws, headers, rows, image_cols=image_cols, row_height=THUMB_PX * 0.78 if with_photos else None,
+            _table(ws, TITLES[kind], subtitle, headers, rows, image_cols=image_cols, row_height=THUMB_PX * 0.78 if with_photos else None,
                    progress=progress)
             if with_photos:
                 cols = {h: _letter(headers.index(h) + 1) for h in ("现场照片", "整改后照片")}
@@ -418,8 +419,7 @@ def export_ledger(store: Store, out: Path | str, *, kind: str = "tasks", flt: Le
                                 ws.add_image(pic, f"{col}{4 + i}")
         else:
             headers, rows = _check_rows(con, flt, today)
-            _title_rows(ws, TITLES[kind], subtitle, len(headers))
-            _table(ws, headers, rows, progress=progress)
+            _table(ws, TITLES[kind], subtitle, headers, rows, progress=progress)
         units = _summary_sheet(wb, con, today)
     finally:
         con.close()
