@@ -132,7 +132,7 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
                 refused = exc
     if progress:
         print(file=sys.stderr)
-    out = p.to_json(lang)
+    out = p.to_json(lang, result.rows, result.missing) if result is not None else p.to_json(lang)
     out["dry_run"] = bool(args.dry_run)
     out["applied"] = result is not None
     if args.json:

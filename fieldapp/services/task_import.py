@@ -152,21 +152,22 @@ class ImportPreview:
         return any(r.status == ERROR for r in self.rows)
 
     def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in (NEW, CHANGED, UNCHANGED, SKIPPED, ERROR)}
-        for r in self.rows:
-            out[r.status] += 1
-        return out
+        return _counts(self.rows)
 
     def sheet(self, name: str) -> SheetPreview:
         return next(s for s in self.sheets if s.name == name)
 
-    def to_json(self, lang: str = "zh_CN") -> dict[str, Any]:
-        """The object `fieldapp import-tasks --json` prints."""
+    def to_json(self, lang: str = "zh_CN", rows: list[RowResult] | None = None,
+                missing: list[MissingTask] | None = None) -> dict[str, Any]:
+        """The object `fieldapp import-tasks --json` prints; after `apply`, pass its rows and
+        missing tasks (compared inside the transaction, with the new tasks' ids)."""
+        rows = self.rows if rows is None else rows
+        missing = self.missing if missing is None else missing
         records, skipped, errors = [], [], []
         for s in self.sheets:
             if s.problem is not None:
                 skipped.append({"sheet": s.name, "row": None, "reason": s.problem(lang)})
-        for r in self.rows:
+        for r in rows:
             if r.is_record:
                 records.append(record_json(r, lang))
             elif r.status == SKIPPED:
@@ -175,12 +176,19 @@ class ImportPreview:
                 errors.append({"sheet": r.sheet, "row": r.row, "reason": r.reason(lang) if r.reason else ""})
         return {
             "file": self.file_name, "format": self.format, "records": records, "skipped": skipped,
-            "errors": errors, "counts": self.counts(),
-            "missing": [{"id": m.id, "code": m.code, "title": m.title, "source": m.source} for m in self.missing],
+            "errors": errors, "counts": _counts(rows),
+            "missing": [{"id": m.id, "code": m.code, "title": m.title, "source": m.source} for m in missing],
             "sheets": [{"name": s.name, "header_rows": list(s.header_rows), "year": s.year,
                         "mapping": {f: column_letter(c) for f, c in s.mapping.items()},
                         "problem": s.problem(lang) if s.problem else None} for s in self.sheets],
         }
+
+
+def _counts(rows: list[RowResult]) -> dict[str, int]:
+    out = {s: 0 for s in (NEW, CHANGED, UNCHANGED, SKIPPED, ERROR)}
+    for r in rows:
+        out[r.status] += 1
+    return out
 
 
 def record_json(r: RowResult, lang: str) -> dict[str, Any]:
