@@ -291,3 +291,38 @@ def test_a_killed_import_leaves_the_database_as_it_was(tmp_path):
             proc.kill()
     with Store(data) as s:
         assert db_snapshot(s) == before
+
+
+def test_a_reimport_of_identical_bytes_reuses_the_reading_only_while_nothing_changed(store, tmp_path):
+    path = write_messy_xlsx(tmp_path / "messy.xlsx")
+    ti.apply(store, ti.preview(store, path))
+    memo = ti.preview(store, path)
+    assert memo.from_memo and {r.status for r in memo.records} == {ti.UNCHANGED}
+    cache = store.data_dir / "cache" / "imports"
+    saved = {f: f.read_bytes() for f in cache.iterdir()}
+    for f in saved:
+        f.unlink()
+    cold = ti.preview(store, path)
+    assert not cold.from_memo
+    assert memo.to_json("zh_CN") == cold.to_json("zh_CN")  # the memo says exactly what a reading says
+    for f, data in saved.items():
+        f.write_bytes(data)
+    assert ti.preview(store, path).from_memo
+    mapped = ti.remap(store, memo, "2024年任务", {"deadline": None})  # needs the cells: read again
+    assert all("deadline" not in r.values for r in mapped.records if r.sheet == "2024年任务")
+    create_task(store, code="NEW-1", title="别处新增的任务")  # the store moved on
+    moved = ti.preview(store, path)
+    assert not moved.from_memo and {r.status for r in moved.records} == {ti.UNCHANGED}
+    for f in saved:
+        f.write_text("{damaged")
+    assert not ti.preview(store, path).from_memo
+
+
+def test_a_memo_is_never_used_for_other_bytes(store, tmp_path):
+    path = write_xlsx(tmp_path / "a.xlsx")
+    ti.apply(store, ti.preview(store, path))
+    rows = [list(r) for r in PLAIN_ROWS]
+    rows[3][7] = "2025年3月底前"
+    write_xlsx(path, rows)  # same name, other content
+    p = ti.preview(store, path)
+    assert not p.from_memo and records_by_code(p)["DC-001"].status == ti.CHANGED

@@ -195,10 +195,11 @@ def _sha256(path: Path) -> str:
 def read_workbook(
     path: Path | str, *, sheets: list[str] | None = None, limits: Limits | None = None,
     progress: Progress | None = None, cancel: threading.Event | None = None,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> WorkbookData:
     """Read `path` in a limited child process. `sheets`: only these (by name); default: every
-    visible worksheet. Raises a `WorkbookRejected` subclass for any file it cannot read,
-    `Interrupted` on cancel."""
+    visible worksheet. `meanwhile`: work for this process while the child parses (called once).
+    Raises a `WorkbookRejected` subclass for any file it cannot read, `Interrupted` on cancel."""
     path = Path(path)
     limits = limits or Limits()
     fmt = sniff(path, limits)
@@ -253,6 +254,8 @@ def read_workbook(
             pass  # the child died at once; its exit status tells why
         # The parent hashes the file while the child parses it: the hash keys the import.
         result.sha256 = _sha256(path)
+        if meanwhile is not None:
+            meanwhile()
         deadline = started + limits.seconds
         while True:
             if cancel is not None and cancel.is_set():

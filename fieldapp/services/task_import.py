@@ -22,15 +22,17 @@ before and absent from this file are reported as `missing`, never deleted.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
 import threading
+import os
 import time
-import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
@@ -132,8 +134,11 @@ class ImportPreview:
     sheets: list[SheetPreview]
     rows: list[RowResult]
     missing: list[MissingTask]
-    workbook: WorkbookData  # kept, so `remap` needs no second read
+    workbook: WorkbookData | None  # kept, so `remap` needs no second read (None from the memo)
     parsed: dict[str, SheetResult] = field(default_factory=dict)
+    store_seq: int = -1  # the change log's last entry when compared: apply re-compares only if it moved
+    options: tuple[str | None, dict[str, int | None] | None] | None = None  # (sheet, mapping) of `preview`
+    from_memo: bool = False  # the reading of an identical file imported before was reused
 
     @property
     def file_name(self) -> str:
@@ -214,9 +219,23 @@ class ImportResult:
     errors_skipped: int = 0
     missing: list[MissingTask] = field(default_factory=list)
     rows: list[RowResult] = field(default_factory=list)  # as compared inside the transaction
+    log_seq: int = -1  # the change log's last entry when the import committed
 
 
 # ---------------------------------------------------------------- preview
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Bulk work makes hundreds of thousands of objects and no cycles; the cyclic collector
+    would walk them all again and again (a third of the time of a 50,000-row import)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def preview(
@@ -230,7 +249,25 @@ def preview(
     sheet). Raises a `WorkbookRejected` for a file that cannot be read or holds no task list,
     `Interrupted` on cancel."""
     path = Path(path)
-    book = read_workbook(path, sheets=[sheet] if sheet else None, limits=limits, progress=progress, cancel=cancel)
+    with _no_gc():
+        memo = _memo_load(store, path, sheet, mapping)
+        if memo is not None:
+            return memo
+        p = _preview(store, path, sheet, mapping, progress, cancel, limits)
+        p.options = (sheet, mapping)
+        return p
+
+
+def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int | None] | None,
+             progress: Progress | None, cancel: threading.Event | None, limits: Limits | None) -> ImportPreview:
+    known: list[tuple[int, _Index]] = []
+
+    def load_index() -> None:  # while the child reads the file
+        with store.session() as session:
+            known.append((_log_seq(session), _Index.load(session)))
+
+    book = read_workbook(path, sheets=[sheet] if sheet else None, limits=limits, progress=progress, cancel=cancel,
+                         meanwhile=load_index)
     check_cancel(cancel)
     parsed: dict[str, SheetResult] = {}
     for s in book.sheets:
@@ -239,12 +276,14 @@ def preview(
         parsed[s.name] = parse_sheet(s, mapping=mapping if (sheet is None or s.name == sheet) else None,
                                      file_name=path.name)
         check_cancel(cancel)
-    return _build(store, book, parsed, progress=progress, cancel=cancel)
+    return _build(store, book, parsed, progress=progress, cancel=cancel, known=known[0] if known else None)
 
 
 def remap(store: Store, before: ImportPreview, sheet: str, mapping: dict[str, int | None]) -> ImportPreview:
     """The preview again with `sheet`'s columns mapped by hand (field → column index, None
     to leave a field out). The file is not read again."""
+    if before.workbook is None:  # a preview from the memo holds no cells: read them now
+        return remap(store, _preview(store, before.path, None, None, None, None, None), sheet, mapping)
     parsed = dict(before.parsed)
     current = before.sheet(sheet).mapping
     wanted = dict(current)
@@ -272,7 +311,8 @@ def _sheet_preview(s: SheetResult) -> SheetPreview:
 
 
 def _build(store: Store, book: WorkbookData, parsed: dict[str, SheetResult], *, strict: bool = True,
-           progress: Progress | None = None, cancel: threading.Event | None = None) -> ImportPreview:
+           progress: Progress | None = None, cancel: threading.Event | None = None,
+           known: tuple[int, "_Index"] | None = None) -> ImportPreview:
     sheets = [_sheet_preview(s) for s in parsed.values()]
     if strict and not any(s.importable for s in sheets):
         reasons = "；".join(f"{s.name}：{s.problem.zh}" for s in sheets if s.problem) or "没有工作表"
@@ -280,10 +320,20 @@ def _build(store: Store, book: WorkbookData, parsed: dict[str, SheetResult], *, 
         raise NothingToImport(reasons_en, name=book.path.name, reason=Text(reasons, reasons_en))
     rows = _rows_of(parsed)
     with store.session() as session:
-        index = _Index.load(session)
+        seq = _log_seq(session)
+        if known is not None and known[0] == seq:  # loaded while the file was read, still current
+            index = known[1]
+        else:
+            index = _Index.load(session)
     missing = _compare(index, rows, cancel=cancel, progress=progress)
     return ImportPreview(path=book.path, format=book.format, sha256=book.sha256, sheets=sheets, rows=rows,
-                         missing=missing, workbook=book, parsed=parsed)
+                         missing=missing, workbook=book, parsed=parsed, store_seq=seq)
+
+
+def _log_seq(session: Session) -> int:
+    """The change log's last entry: every write to a task appends there, so while it stays put
+    the tasks are as they were."""
+    return session.connection().exec_driver_sql("SELECT COALESCE(MAX(seq), 0) FROM change_log").scalar() or 0
 
 
 def _rows_of(parsed: dict[str, SheetResult]) -> list[RowResult]:
@@ -471,19 +521,37 @@ def apply(
     """Write the previewed import in one transaction: all of it, or — on error, cancel or a
     killed process — nothing. Rows are compared again inside the transaction. Refuses with
     `ImportRefused` while rows have errors, unless `skip_errors`."""
-    rows = [RowResult(sheet=r.sheet, row=r.row, status=r.status if r.status in (SKIPPED, ERROR) else NEW,
-                      reason=r.reason, values=r.values, warnings=r.warnings, key=r.key, record_id=r.record_id)
-            for r in preview.rows]
-    errors = [r for r in rows if r.status == ERROR]
+    errors = [r for r in preview.rows if r.status == ERROR]
     if errors and not skip_errors:
         raise _refused(errors)
+    with _no_gc():
+        try:
+            result = _apply(store, preview, progress, cancel, skip_errors)
+        except BaseException:
+            for r in preview.rows:  # ids of tasks that were never committed
+                if r.status == NEW:
+                    r.task_id = None
+            raise
+        if preview.options is not None and not result.errors_skipped:
+            _memo_save(store, preview, result)
+        return result
+
+
+def _apply(store: Store, preview: ImportPreview, progress: Progress | None, cancel: threading.Event | None,
+           skip_errors: bool) -> ImportResult:
     started = time.monotonic()
     source = f"{preview.file_name}"
     result = ImportResult(changes=Changes())
     with store.transaction() as session:
         check_cancel(cancel)
-        index = _Index.load(session)
-        result.missing = _compare(index, rows, cancel=cancel)
+        if _log_seq(session) == preview.store_seq:  # nothing written since the preview compared
+            rows = preview.rows
+            result.missing = list(preview.missing)
+        else:
+            rows = [RowResult(sheet=r.sheet, row=r.row, status=r.status if r.status in (SKIPPED, ERROR) else NEW,
+                              reason=r.reason, values=r.values, warnings=r.warnings, key=r.key,
+                              record_id=r.record_id) for r in preview.rows]
+            result.missing = _compare(_Index.load(session), rows, cancel=cancel)
         errors = [r for r in rows if r.status == ERROR]
         if errors and not skip_errors:  # the store changed since the preview
             raise _refused(errors)
@@ -500,6 +568,7 @@ def apply(
                 progress(done, total)
         writer.finish()
         check_cancel(cancel)
+        result.log_seq = _log_seq(session)
     for r in rows:
         if r.status == NEW:
             result.created += 1
@@ -541,6 +610,8 @@ class _Writer:
         self.author = author
         dialect = self.conn.dialect
         self.dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+        # Seven indexes on tasks, three on the log: keep their pages in memory while writing.
+        self.conn.exec_driver_sql("PRAGMA cache_size = -65536")
         head = session.info.get("chain_head")
         if head is None:
             row = self.conn.exec_driver_sql("SELECT hash FROM change_log ORDER BY seq DESC LIMIT 1").first()
@@ -551,18 +622,33 @@ class _Writer:
         self.now = utcnow()
         self.now_text = self.now.strftime(_DATETIME_FMT)
         self.now_iso = self.now.isoformat()
+        self.at_json = self.canon(self.now_iso)
+        self.author_json = self.canon(self.author)
+        self._ids: list[str] = []
+
+    def new_id(self) -> str:
+        """A random (version 4) UUID, as uuid.uuid4() makes, a thousand at a time."""
+        if not self._ids:
+            raw = os.urandom(16 * 1024)
+            ids = []
+            for i in range(0, len(raw), 16):
+                h = raw[i:i + 16].hex()
+                # version 4, variant 10xx (RFC 4122)
+                ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
+            self._ids = ids
+        return self._ids.pop()
 
     def _entry(self, entity_id: str, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple:
         """One change-log row. The hashed payload is `changelog.entry_hash`'s canonical JSON
         (sorted keys, compact), assembled around the record's JSON so that it is encoded once;
         the stored before/after are that same JSON text. `fieldapp verify` checks the result."""
-        entry_id = str(uuid.uuid4())
+        entry_id = self.new_id()
         canon = self.canon
         before_json = "null" if before is None else canon(before)
         after_json = "null" if after is None else canon(after)
-        payload = (f'{{"action":{canon(action)},"after":{after_json},"at":{canon(self.now_iso)},'
-                   f'"author":{canon(self.author)},"before":{before_json},"entity":"tasks",'
-                   f'"entity_id":{canon(entity_id)},"id":"{entry_id}"}}')
+        payload = (f'{{"action":"{action}","after":{after_json},"at":{self.at_json},'
+                   f'"author":{self.author_json},"before":{before_json},"entity":"tasks",'
+                   f'"entity_id":"{entity_id}","id":"{entry_id}"}}')
         digest = hashlib.sha256((self.head + payload).encode("utf-8")).hexdigest()
         row = (entry_id, self.now_text, self.author, "tasks", entity_id, action,
                None if before is None else before_json, None if after is None else after_json, self.head, digest)
@@ -583,7 +669,7 @@ class _Writer:
         for r in rows:
             if r.status == NEW:
                 values = {**DEFAULTS, **r.values}
-                task_id = str(uuid.uuid4())
+                task_id = self.new_id()
                 r.task_id = task_id
                 deadline = values["deadline"]
                 record = {
@@ -642,3 +728,110 @@ def import_file(store: Store, path: Path | str, sheet: str | None = None, *, dry
     if dry_run:
         return p, None
     return p, apply(store, p, progress=progress, cancel=cancel)
+
+
+# ---------------------------------------------------------------- the memo of imported files
+#
+# Importing a file FieldApp imported before, byte for byte, with the same options, into a store
+# nobody has written to since (its change log ends where that import left it), can only find
+# every row unchanged. The reading of that file is kept as a small JSON "memo" in the data
+# dir's cache, keyed by the file's SHA-256, so such a re-import answers without reading the
+# workbook again. Any doubt — another FieldApp version, other options, a newer change log, a
+# damaged memo — means the file is read as usual. Deleting the cache only costs time.
+
+MEMO_VERSION = 1
+MEMO_KEEP = 8  # memos kept; the oldest go
+
+
+def _memo_dir(store: Store) -> Path:
+    return Path(store.data_dir) / "cache" / "imports"
+
+
+def _memo_path(store: Store, sha256: str, sheet: str | None, mapping: dict[str, int | None] | None) -> Path:
+    from fieldapp import __version__
+
+    opts = json.dumps([MEMO_VERSION, __version__, sheet, sorted((mapping or {}).items())], ensure_ascii=False)
+    return _memo_dir(store) / f"{sha256[:32]}-{hashlib.sha1(opts.encode()).hexdigest()[:12]}.json"
+
+
+def _text_json(t: Text | None) -> list[str] | None:
+    return None if t is None else [t.zh, t.en]
+
+
+def _text_of(v: list[str] | None) -> Text | None:
+    return None if v is None else Text(v[0], v[1])
+
+
+def _values_json(values: dict[str, Any]) -> dict[str, Any]:
+    d = values.get("deadline")
+    return {**values, "deadline": d.isoformat()} if isinstance(d, dt.date) else values
+
+
+def _values_of(values: dict[str, Any]) -> dict[str, Any]:
+    d = values.get("deadline")
+    if isinstance(d, str):
+        values["deadline"] = dt.date.fromisoformat(d)
+    return values
+
+
+def _memo_save(store: Store, preview: ImportPreview, result: ImportResult) -> None:
+    try:
+        path = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
+        rows = []
+        for r in result.rows:
+            status = UNCHANGED if r.is_record else r.status  # the store now holds what the file says
+            rest = {f: v for f, v in r.effective.items() if f not in r.values}
+            rows.append([r.sheet, r.row, status, _text_json(r.reason), _values_json(r.values), _values_json(rest),
+                         [[w.zh, w.en] for w in r.warnings], r.task_id, r.key, r.record_id])
+        sheets = [{**{k: v for k, v in vars(s).items() if k not in ("columns", "problem")},
+                   "problem": _text_json(s.problem), "columns": [vars(c) for c in s.columns]} for s in preview.sheets]
+        memo = {"version": MEMO_VERSION, "sha256": preview.sha256, "log_seq": result.log_seq, "format": preview.format,
+                "sheets": sheets, "rows": rows,
+                "missing": [[m.id, m.code, m.title, m.source] for m in result.missing]}
+        folder = _memo_dir(store)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_text(json.dumps(memo, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, path)
+        for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
+            old.unlink(missing_ok=True)
+    except (OSError, TypeError, ValueError) as exc:  # a cache: failing to write it loses only time
+        log.warning("import memo not written: %s", exc)
+
+
+def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, int | None] | None) -> ImportPreview | None:
+    folder = _memo_dir(store)
+    try:
+        if not folder.is_dir() or not any(folder.iterdir()):
+            return None
+        from fieldapp.excel.reader import _sha256
+
+        sha = _sha256(path)
+        memo_file = _memo_path(store, sha, sheet, mapping)
+        if not memo_file.exists():
+            return None
+        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        with store.session() as session:
+            if memo.get("version") != MEMO_VERSION or memo.get("sha256") != sha or memo["log_seq"] != _log_seq(session):
+                return None
+        rows = []
+        for sheet_name, row, status, reason, values, rest, warnings, task_id, key, record_id in memo["rows"]:
+            r = RowResult(sheet=sheet_name, row=row, status=status, reason=_text_of(reason), values=_values_of(values),
+                          warnings=[Text(zh, en) for zh, en in warnings], task_id=task_id, key=key,
+                          record_id=record_id)
+            if r.is_record:
+                r.effective = {**r.values, **_values_of(rest)}
+            rows.append(r)
+        sheets = []
+        for s in memo["sheets"]:
+            columns = [ColumnInfo(**c) for c in s.pop("columns")]
+            problem = _text_of(s.pop("problem"))
+            sheets.append(SheetPreview(**{**s, "header_rows": tuple(s["header_rows"]), "columns": columns,
+                                          "problem": problem}))
+        missing = [MissingTask(*m) for m in memo["missing"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("import memo not used: %s", exc)
+        return None
+    log.info("%s was imported before and nothing changed since: its reading is reused", path.name)
+    return ImportPreview(path=path, format=memo["format"], sha256=sha, sheets=sheets, rows=rows, missing=missing,
+                         workbook=None, store_seq=memo["log_seq"], options=(sheet, mapping), from_memo=True)
