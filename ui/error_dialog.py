@@ -29,26 +29,37 @@ def _details(exc: BaseException) -> str:
             f"{platform.platform()}\n\n" + "".join(lines))
 
 
-def _box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str) -> QMessageBox:
-    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
-    copy = box.addButton(QCoreApplication.translate("ErrorDialog", "Copy details"), QMessageBox.ButtonRole.ActionRole)
-    copy.clicked.disconnect()  # keep the box open after copying
-    copy.clicked.connect(lambda: QApplication.clipboard().setText(details))
-    box.setEscapeButton(QMessageBox.StandardButton.Ok)
-    box.setDetailedText(details)
-    box.setObjectName("errorBox")
-    return box
+class ErrorBox(QMessageBox):
+    """A message with a button that copies the technical details for IT.
+
+    Slots are methods, not lambdas: a lambda connected on a short-lived dialog made PySide
+    crash at exit ("shared QObject was deleted directly")."""
+
+    def __init__(self, parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str) -> None:
+        super().__init__(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+        self.details = details
+        copy = self.addButton(QCoreApplication.translate("ErrorDialog", "Copy details"),
+                              QMessageBox.ButtonRole.ActionRole)
+        copy.clicked.disconnect()  # keep the box open after copying
+        copy.clicked.connect(self.copy_details)
+        self.setEscapeButton(QMessageBox.StandardButton.Ok)
+        self.setDetailedText(details)
+        self.setObjectName("errorBox")
+
+    def copy_details(self) -> None:
+        QApplication.clipboard().setText(self.details)
+
 
 
 def show_error(parent: QWidget | None, exc: BaseException | list[FieldAppError]) -> QMessageBox:
     """Show `exc` (or several expected errors) without blocking; returns the dialog."""
     if isinstance(exc, list):
         text = "\n".join(e.message(current_lang()) for e in exc)
-        box = _box(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), text, "\n\n".join(_details(e) for e in exc))
+        box = ErrorBox(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), text, "\n\n".join(_details(e) for e in exc))
     elif isinstance(exc, FieldAppError):
-        box = _box(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), exc.message(current_lang()), _details(exc))
+        box = ErrorBox(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), exc.message(current_lang()), _details(exc))
     else:
-        box = _box(parent, QMessageBox.Icon.Critical, QCoreApplication.translate("ErrorDialog", "FieldApp: unexpected error"),
+        box = ErrorBox(parent, QMessageBox.Icon.Critical, QCoreApplication.translate("ErrorDialog", "FieldApp: unexpected error"),
                    QCoreApplication.translate("ErrorDialog", "Something went wrong that FieldApp did not expect. "
                                               "Your saved data is safe. Please send the details to your IT staff."), _details(exc))
     box.open()

@@ -137,8 +137,7 @@ class ImportDialog(QDialog):
         self.show_only.addItem(self.tr("All rows"), "")
         for status in (NEW, CHANGED, UNCHANGED, SKIPPED, ERROR):
             self.show_only.addItem(self.rows.status_label(status), status)
-        self.show_only.currentIndexChanged.connect(
-            lambda: self.proxy.setFilterFixedString(self.show_only.currentData() or ""))
+        self.show_only.currentIndexChanged.connect(self._filter_rows)
         self.summary = QLabel(objectName="importSummary", wordWrap=True)
         self.skip_errors = QCheckBox(self.tr("Import the other rows and leave the rows with errors out"),
                                      objectName="skipErrors")
@@ -184,6 +183,9 @@ class ImportDialog(QDialog):
                         on_success=self._set_preview, on_failure=lambda _e: self.reject(), parent=self)
 
     # --- showing ---------------------------------------------------------------------------
+    def _filter_rows(self) -> None:
+        self.proxy.setFilterFixedString(self.show_only.currentData() or "")
+
     def _set_preview(self, preview: ImportPreview) -> None:
         keep = self.sheet.currentData()
         self.preview = preview
@@ -232,7 +234,8 @@ class ImportDialog(QDialog):
             for name in MAPPABLE:
                 combo.addItem(field_label(name), name)
             combo.setCurrentIndex(max(combo.findData(c.field), 0))
-            combo.currentIndexChanged.connect(lambda _i, col=c.index, box=combo: self._remap(col, box.currentData()))
+            combo.setProperty("column", c.index)
+            combo.currentIndexChanged.connect(self._column_changed)
             self.columns.setCellWidget(i, 2, combo)
         self.columns.resizeColumnToContents(0)
 
@@ -243,6 +246,10 @@ class ImportDialog(QDialog):
         self.import_button.setEnabled(writes > 0 and not blocked)
 
     # --- actions ---------------------------------------------------------------------------
+    def _column_changed(self) -> None:
+        combo = self.sender()
+        self._remap(int(combo.property("column")), combo.currentData())
+
     def _remap(self, column: int, field: str | None) -> None:
         if self.preview is None:
             return

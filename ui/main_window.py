@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.demo_button = QPushButton(objectName="loadDemo")
         self.demo_button.clicked.connect(self.load_demo)
         self.import_button = QPushButton(objectName="importTasks")
-        self.import_button.clicked.connect(lambda: self.import_tasks())
+        self.import_button.clicked.connect(self.choose_import)
         welcome_layout = QVBoxLayout(self.welcome)
         welcome_layout.addStretch(1)
         welcome_layout.addWidget(self.welcome_text)
@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
         self.about_action = QAction(self, triggered=self.about)
         self.logs_action = QAction(self, triggered=self.open_data_dir)
         self.demo_action = QAction(self, triggered=self.load_demo, enabled=False)
-        self.import_action = QAction(self, triggered=lambda: self.import_tasks(), enabled=False,
+        self.import_action = QAction(self, triggered=self.choose_import, enabled=False,
                                      shortcut=QKeySequence("Ctrl+I"))
         self.demo_button.setEnabled(False)
         self.import_button.setEnabled(False)
@@ -284,6 +284,9 @@ class MainWindow(QMainWindow):
         self.runner.run(self.tr("Loading demo data"),
                         lambda p, c: make_demo(store, progress=p, cancel=c), on_success=done, parent=self)
 
+    def choose_import(self) -> None:
+        self.import_tasks()
+
     def import_tasks(self, path: Path | None = None) -> None:
         """Preview and import an Excel task list; the dialog does the work in the background."""
         from ui.import_dialog import ImportDialog
@@ -297,8 +300,11 @@ class MainWindow(QMainWindow):
                 return
             path = Path(chosen)
         dialog = ImportDialog(self.store, self.runner, path, self)
-        dialog.accepted.connect(lambda: self.statusBar().showMessage(dialog.result_text(), 30000))
+        dialog.accepted.connect(self._import_done)
         dialog.open()
+
+    def _import_done(self) -> None:
+        self.statusBar().showMessage(self.sender().result_text(), 30000)
 
     def _save_path(self, title: str, name: str) -> Path | None:
         chosen, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / name),

@@ -38,9 +38,12 @@ class PhotoStrip(QListWidget):
         self.setMinimumHeight(190)
         self.setAcceptDrops(True)
         self.setDragDropMode(QListWidget.DragDropMode.DropOnly)
-        self.itemActivated.connect(lambda item: self.photo_opened.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.itemActivated.connect(self._activated)
         self._photos: list[Photo] = []
         self._empty_text = ""
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.photo_opened.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def set_photos(self, photos: Sequence[Photo]) -> None:
         self._photos = list(photos)

@@ -158,6 +158,10 @@ class PhotoPicker(QListWidget):
             item.setToolTip(str(p))
             self.addItem(item)
 
+    def remove_selected(self) -> None:
+        for item in self.selectedItems():
+            self.takeItem(self.row(item))
+
     def chosen(self) -> list[tuple[Path, str]]:
         return [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
 
@@ -191,7 +195,7 @@ class CheckDialog(_Form):
         add = QPushButton(self.tr("Add “after” photos…"))
         add.clicked.connect(self._choose)
         remove = QPushButton(self.tr("Remove"))
-        remove.clicked.connect(lambda: [self.photos.takeItem(self.photos.row(i)) for i in self.photos.selectedItems()])
+        remove.clicked.connect(self.photos.remove_selected)
         buttons = QHBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(remove)

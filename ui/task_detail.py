@@ -107,8 +107,8 @@ class TaskDetail(QWidget):
         self.check_button = QPushButton(objectName="recordCheck")
         self.photo_button = QPushButton(objectName="addPhotos")
         self.photo_kind = QComboBox(objectName="photoKind")
-        self.start_button.clicked.connect(lambda: self._move(finding_service.start_rectification))
-        self.submit_button.clicked.connect(lambda: self._move(finding_service.submit_for_check))
+        self.start_button.clicked.connect(self.start_rectification)
+        self.submit_button.clicked.connect(self.submit_for_check)
         self.check_button.clicked.connect(self.record_check)
         self.photo_button.clicked.connect(self.choose_photos)
         finding_buttons = QHBoxLayout()
@@ -324,6 +324,12 @@ class TaskDetail(QWidget):
         task_id = self.task_id
         if task_id:
             self._run(self.tr("Completing task"), lambda _p, _c: task_service.complete_task(self.store, task_id))
+
+    def start_rectification(self) -> None:
+        self._move(finding_service.start_rectification)
+
+    def submit_for_check(self) -> None:
+        self._move(finding_service.submit_for_check)
 
     def _move(self, action: Callable[[Store, str], Any]) -> None:
         finding_id = self.finding_id
