@@ -188,8 +188,6 @@ def test_the_inspector_loop_then_restart(qtbot, store, data_dir, window, tmp_pat
     viewer.close()
 
     # 5. refused transition: a check on an open finding says why
-    fill_dialog_then(qtbot, lambda d: (d.photos.add_files([site]), d.result.setCurrentIndex(d.result.findData("not_rectified")),
-                                       d.buttons.button(d.buttons.StandardButton.Ok).click()))
     detail.check_button.click()
     text = wait_message(qtbot)
     assert "待整改" in text and "待核查" in text
@@ -298,6 +296,10 @@ def test_complete_task_refused_then_allowed(qtbot, store, window):
     window.detail.complete_button.click()
     assert "未销号" in wait_message(qtbot)
     _open(qtbot, window, ids["DC-02"])
+    fill_dialog_then(qtbot, lambda box: box.button(QMessageBox.StandardButton.No).click())
+    window.detail.complete_button.click()  # asked first; "No" changes nothing
+    assert "督查中" not in window.detail.subtitle.text() and "已办结" not in window.detail.subtitle.text()
+    fill_dialog_then(qtbot, lambda box: box.button(QMessageBox.StandardButton.Yes).click())
     window.detail.complete_button.click()
     qtbot.waitUntil(lambda: "已办结" in window.detail.subtitle.text(), timeout=5000)
 
@@ -374,3 +376,52 @@ def test_window_refuses_a_data_dir_it_cannot_use_with_a_clear_message(tmp_path, 
     assert expect in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (data_dir / "fieldapp.db").read_bytes() == before
+
+
+def test_refusals_come_before_the_form_and_after_photos_on_the_finding_count(qtbot, store, window, tmp_path, make_jpeg):
+    from fieldapp.services import findings as fs
+
+    ids = seed_tasks(store)
+    fid = next(iter(fs.record_finding(store, ids["DC-02"], description="井道未封闭").findings))
+    window.refresh()
+    _open(qtbot, window, ids["DC-02"])
+    detail = window.detail
+    # a check on an open finding: refused at once, no form to fill in and lose
+    detail.check_button.click()
+    assert "只有“待核查”" in wait_message(qtbot)
+    assert not any(w.objectName() == "checkDialog" and w.isVisible() for w in QApplication.topLevelWidgets())
+    # an 整改后 photo put on the finding counts as the check's evidence
+    fs.start_rectification(store, fid)
+    fs.add_photos(store, fid, [make_jpeg(tmp_path / "done.jpg", color="white")], kind="after")
+    fs.submit_for_check(store, fid)
+    detail.reload()
+
+    def pass_check(d):
+        assert d.evidence == 1 and "1 张" in d.hint.text()
+        d.result.setCurrentIndex(d.result.findData("rectified"))
+        d.buttons.button(d.buttons.StandardButton.Ok).click()
+    fill_dialog_then(qtbot, pass_check)
+    detail.check_button.click()
+    qtbot.waitUntil(lambda: detail.findings.item(0, 2).text() == "已销号", timeout=5000)
+    # a closed finding takes no more photos: said before the file chooser opens
+    detail.photo_button.click()
+    assert "已销号" in wait_message(qtbot)
+
+
+def test_visit_with_coordinates_out_of_range_stays_open_with_the_reason(qtbot, store, window):
+    ids = seed_tasks(store)
+    window.refresh()
+    _open(qtbot, window, ids["DC-01"])
+    seen = {}
+
+    def fill(d):
+        d.place.setText("文三路")
+        d.latitude.setText("91")
+        d.longitude.setText("121.55")
+        d.buttons.button(d.buttons.StandardButton.Ok).click()
+        seen["visible"], seen["error"] = d.isVisible(), d.error.text()
+        d.reject()
+    fill_dialog_then(qtbot, fill)
+    window.detail.visit_button.click()
+    assert seen["visible"] and "-90" in seen["error"]
+    assert window.detail.visits.rowCount() == 0

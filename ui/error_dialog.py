@@ -35,16 +35,18 @@ class ErrorBox(QMessageBox):
     Slots are methods, not lambdas: a lambda connected on a short-lived dialog made PySide
     crash at exit ("shared QObject was deleted directly")."""
 
-    def __init__(self, parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str) -> None:
+    def __init__(self, parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
+                 details: str = "") -> None:
         super().__init__(icon, title, text, QMessageBox.StandardButton.Ok, parent)
         self.details = details
-        copy = self.addButton(QCoreApplication.translate("ErrorDialog", "Copy details"),
-                              QMessageBox.ButtonRole.ActionRole)
-        copy.clicked.disconnect()  # keep the box open after copying
-        copy.clicked.connect(self.copy_details)
         self.setEscapeButton(QMessageBox.StandardButton.Ok)
-        self.setDetailedText(details)
         self.setObjectName("errorBox")
+        if details:  # only for the unexpected: an expected refusal says all a person needs
+            copy = self.addButton(QCoreApplication.translate("ErrorDialog", "Copy details"),
+                                  QMessageBox.ButtonRole.ActionRole)
+            copy.clicked.disconnect()  # keep the box open after copying
+            copy.clicked.connect(self.copy_details)
+            self.setDetailedText(details)
 
     def copy_details(self) -> None:
         QApplication.clipboard().setText(self.details)
@@ -55,9 +57,10 @@ def show_error(parent: QWidget | None, exc: BaseException | list[FieldAppError])
     """Show `exc` (or several expected errors) without blocking; returns the dialog."""
     if isinstance(exc, list):
         text = "\n".join(e.message(current_lang()) for e in exc)
-        box = ErrorBox(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), text, "\n\n".join(_details(e) for e in exc))
+        box = ErrorBox(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), text)
     elif isinstance(exc, FieldAppError):
-        box = ErrorBox(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"), exc.message(current_lang()), _details(exc))
+        box = ErrorBox(parent, QMessageBox.Icon.Warning, QCoreApplication.translate("ErrorDialog", "FieldApp"),
+                       exc.message(current_lang()))
     else:
         box = ErrorBox(parent, QMessageBox.Icon.Critical, QCoreApplication.translate("ErrorDialog", "FieldApp: unexpected error"),
                    QCoreApplication.translate("ErrorDialog", "Something went wrong that FieldApp did not expect. "

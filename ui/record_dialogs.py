@@ -88,6 +88,8 @@ class VisitDialog(_Form):
             return self.tr("Coordinates must be numbers, e.g. 30.274 and 120.155.")
         if (lat is None) != (lon is None):
             return self.tr("Give both latitude and longitude, or neither.")
+        if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):  # type: ignore[operator]
+            return self.tr("Latitude must be between -90 and 90, longitude between -180 and 180.")
         if not self.place.text().strip():
             return self.tr("Say where the visit took place.")
         return ""
@@ -180,9 +182,12 @@ class PhotoPicker(QListWidget):
 
 
 class CheckDialog(_Form):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """`evidence`: 整改后 photos already on the finding since its last check; they count."""
+
+    def __init__(self, parent: QWidget | None = None, evidence: int = 0) -> None:
         super().__init__(self.tr("Rectification check"), parent)
         self.setObjectName("checkDialog")
+        self.evidence = evidence
         lang = current_lang()
         self.result = QComboBox()
         for r in CheckResult:
@@ -205,6 +210,11 @@ class CheckDialog(_Form):
         photo_box.addLayout(buttons)
         self.hint = QLabel(self.tr("A passing check closes the finding (销号) and needs at least one "
                                    "“after” photo. 未整改 sends it back for rectification."))
+        if evidence:
+            self.hint.setText(self.hint.text() + " " + self.tr(
+                "%n “after” photo(s) already on the finding count as evidence.", "", evidence))
+        self.result.currentIndexChanged.connect(self.error.hide)
+        self.photos.model().rowsInserted.connect(self.error.hide)
         self.hint.setWordWrap(True)
         self.form.addRow(self.tr("Result"), self.result)
         self.form.addRow(self.tr("Checked at"), self.when)
@@ -218,7 +228,7 @@ class CheckDialog(_Form):
 
     def problem(self) -> str:
         passes = CheckResult(self.result.currentData()).passes
-        if passes and not any(k == PhotoKind.AFTER for _p, k in self.photos.chosen()):
+        if passes and not self.evidence and not any(k == PhotoKind.AFTER for _p, k in self.photos.chosen()):
             return self.tr("Closing needs at least one “after” photo as evidence. Add one, "
                            "or choose 未整改 to send the finding back.")
         return ""

@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-    QLabel, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from fieldapp.domain import CheckResult, DeadlineKind, FindingStatus, PhotoKind, Severity, TaskStatus, is_overdue
@@ -20,6 +20,7 @@ from fieldapp.services import findings as finding_service
 from fieldapp.services import tasks as task_service
 from fieldapp.services import visits as visit_service
 from fieldapp.store import Store
+from ui.error_dialog import show_error
 from ui.i18n import current_lang
 from ui.ops import Runner
 from ui.photos import PhotoStrip, PhotoViewer
@@ -309,8 +310,15 @@ class TaskDetail(QWidget):
             values, task_id = dialog.values(), self.task_id
             self._run(self.tr("Recording visit"), lambda _p, _c: visit_service.record_visit(self.store, task_id, **values))
 
+    def _refused(self, refusal: Exception | None) -> bool:
+        """Say why an action cannot start, before the person fills in its form."""
+        if refusal is not None:
+            show_error(self.window(), refusal)
+            return True
+        return False
+
     def record_finding(self) -> None:
-        if not self._task:
+        if not self._task or self._refused(finding_service.finding_refusal(self._task)):
             return
         units = [*self._task.responsible_units, self._task.lead_unit, *self._task.cooperating_units]
         dialog = FindingDialog([u for u in units if u], self._task.category, self)
@@ -322,7 +330,11 @@ class TaskDetail(QWidget):
 
     def complete_task(self) -> None:
         task_id = self.task_id
-        if task_id:
+        if not task_id or not self._task or self._refused(task_service.completion_refusal(self._task)):
+            return
+        answer = QMessageBox.question(self.window(), self.tr("Complete task"), self.tr(
+            "Mark “%s” as completed (办结)? This cannot be undone in FieldApp.") % self._task.title)
+        if answer == QMessageBox.StandardButton.Yes:
             self._run(self.tr("Completing task"), lambda _p, _c: task_service.complete_task(self.store, task_id))
 
     def start_rectification(self) -> None:
@@ -337,23 +349,26 @@ class TaskDetail(QWidget):
             self._run(self.tr("Updating finding"), lambda _p, _c: action(self.store, finding_id))
 
     def record_check(self) -> None:
-        finding_id = self.finding_id
-        if not finding_id:
+        finding, finding_id = self._finding(), self.finding_id
+        if finding is None or finding_id is None or self._refused(finding_service.check_refusal(finding)):
             return
-        dialog = CheckDialog(self)
+        dialog = CheckDialog(self, evidence=finding_service.fresh_after_photos(finding))
         if dialog.exec():
             values = dialog.values()
             self.runner.run(self.tr("Recording check"), lambda p, c: finding_service.record_check(
                 self.store, finding_id, progress=p, cancel=c, **values), parent=self.window())
 
     def choose_photos(self) -> None:
+        finding = self._finding()
+        if finding is None or self._refused(finding_service.photos_refusal(finding)):
+            return
         files, _ = QFileDialog.getOpenFileNames(self, self.tr("Add photos"), "", image_filter())
         if files:
             self.add_photos([Path(f) for f in files])
 
     def add_photos(self, paths: list[Path]) -> None:
-        finding_id = self.finding_id
-        if not finding_id:
+        finding, finding_id = self._finding(), self.finding_id
+        if finding is None or finding_id is None or self._refused(finding_service.photos_refusal(finding)):
             return
         kind = self.photo_kind.currentData()
         self.runner.run(self.tr("Adding photos"), lambda p, c: finding_service.add_photos(

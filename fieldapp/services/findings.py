@@ -30,14 +30,51 @@ def _choice(enum, value: str, field: Text):  # noqa: ANN001, ANN202 - one of our
                                                     "must be one of " + "/".join(allowed[1]))) from None
 
 
+def photos_refusal(finding: Finding) -> TransitionRefused | None:
+    """Why photos cannot be added to this finding now, or None: a closed one's record is final."""
+    if finding.status == FindingStatus.CLOSED:
+        return TransitionRefused(action=Text("添加照片", "add photos"), reason=Text(
+            "问题已销号，其证据已定稿，不能再添加照片", "the finding is closed and its evidence is final"))
+    return None
+
+
+CHECK = Text("整改核查", "check the rectification")
+
+
+def check_refusal(finding: Finding, action: Text = CHECK) -> TransitionRefused | None:
+    """Why the finding cannot be checked now, or None (the window asks before opening the form)."""
+    if finding.status == FindingStatus.PENDING_CHECK:
+        return None
+    current = FindingStatus(finding.status)
+    return TransitionRefused(action=action, reason=Text(
+        f"问题当前为“{current.label('zh_CN')}”，只有“待核查”的问题可以核查",
+        f"the finding is “{current.label('en')}”; only findings awaiting check can be checked"))
+
+
+def fresh_after_photos(finding: Finding) -> int:
+    """整改后 photos put on the finding itself since its last check: evidence for the next one."""
+    last = max((c.created_at for c in finding.checks), default=None)
+    return sum(1 for p in finding.photos if p.kind == PhotoKind.AFTER and (last is None or p.created_at > last))
+
+
+def _raise(refusal: TransitionRefused | None) -> None:
+    if refusal is not None:
+        raise refusal
+
+
 def _open_finding(finding: Finding | None, finding_id: str) -> Finding:
-    """The finding, if it can still take evidence: a closed one's record is final."""
     if finding is None:
         raise NotFound(what=FINDING, ident=finding_id)
-    if finding.status == FindingStatus.CLOSED:
-        raise TransitionRefused(action=Text("添加照片", "add photos"), reason=Text(
-            "问题已销号，其证据已定稿，不能再添加照片", "the finding is closed and its evidence is final"))
+    _raise(photos_refusal(finding))
     return finding
+
+
+def finding_refusal(task: Task) -> TransitionRefused | None:
+    """Why no finding can be added to this task now, or None."""
+    if task.status == TaskStatus.COMPLETED:
+        return TransitionRefused(action=Text("新增问题", "add a finding"),
+                                 reason=Text("任务已办结", "the task is completed"))
+    return None
 
 
 def record_finding(
@@ -52,9 +89,7 @@ def record_finding(
         task = s.get(Task, task_id)
         if task is None:
             raise NotFound(what=Text("督查任务", "Task"), ident=task_id)
-        if task.status == TaskStatus.COMPLETED:
-            raise TransitionRefused(action=Text("新增问题", "add a finding"),
-                                    reason=Text("任务已办结", "the task is completed"))
+        _raise(finding_refusal(task))
         finding = Finding(
             task_id=task_id, visit_id=visit_id, description=description.strip(),
             category=category.strip() or "其他", severity=severity,
@@ -164,8 +199,9 @@ def record_check(
     photos: Iterable[tuple[Path, str]] = (), checked_at: dt.datetime | None = None,
     inspector: str = "", progress: Progress | None = None, cancel: threading.Event | None = None,
 ) -> Changes:
-    """整改核查. A passing check closes (销号) the finding and needs at least one 整改后 photo;
-    未整改 sends it back (退回) to 整改中. Any refused photo refuses the whole check."""
+    """整改核查. A passing check closes (销号) the finding and needs at least one 整改后 photo,
+    given with the check or already on the finding since its last check; 未整改 sends it back
+    (退回) to 整改中. Any refused photo refuses the whole check."""
     result = _choice(CheckResult, result, Text("核查结果", "Check result"))
     photos = [(Path(p), _choice(PhotoKind, k, Text("照片类型", "Photo kind"))) for p, k in photos]
     action = Text("记录核查", "record the check") if not result.passes else Text("销号", "close the finding")
@@ -177,8 +213,9 @@ def record_check(
         finding = s.get(Finding, finding_id)
         if finding is None:
             raise NotFound(what=FINDING, ident=finding_id)
-        _require_pending(finding, refuse)
-    if result.passes and not any(k == PhotoKind.AFTER for _p, k in photos):
+        _raise(check_refusal(finding, action))
+        evidence = fresh_after_photos(finding)
+    if result.passes and not evidence and not any(k == PhotoKind.AFTER for _p, k in photos):
         raise refuse("销号需要至少一张“整改后”照片作为证据",
                      "closing needs at least one “After” photo as evidence")
     kinds = dict(photos)
@@ -190,7 +227,7 @@ def record_check(
         finding = s.get(Finding, finding_id)
         if finding is None:
             raise NotFound(what=FINDING, ident=finding_id)
-        _require_pending(finding, refuse)
+        _raise(check_refusal(finding, action))
         check = Check(
             finding_id=finding_id, checked_at=checked_at or dt.datetime.now(), result=result,
             note=note.strip(), inspector=inspector or store.author,
@@ -205,12 +242,3 @@ def record_check(
             changes.photos.add(row.id)
         finding.status = FindingStatus.CLOSED if result.passes else FindingStatus.RECTIFYING
         return changes
-
-
-def _require_pending(finding: Finding, refuse) -> None:
-    if finding.status != FindingStatus.PENDING_CHECK:
-        current = FindingStatus(finding.status)
-        raise refuse(
-            f"问题当前为“{current.label('zh_CN')}”，只有“待核查”的问题可以核查",
-            f"the finding is “{current.label('en')}”; only findings awaiting check can be checked",
-        )

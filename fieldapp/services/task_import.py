@@ -92,19 +92,31 @@ class SheetPreview:
         return self.problem is None
 
 
-@dataclass
+_NO_CHANGES: dict[str, tuple[Any, Any]] = {}
+
+
+@dataclass(slots=True)
 class RowResult:
     sheet: str
     row: int  # Excel's row number
     status: str  # new | changed | unchanged | skipped | error
     reason: Text | None = None  # for skipped and error
     values: dict[str, Any] = field(default_factory=dict)  # the row's fields (mapped columns only)
-    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # column → (before, after)
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=lambda: _NO_CHANGES)  # column → (before, after)
     warnings: list[Text] = field(default_factory=list)
     task_id: str | None = None  # the task it updates or matches
     key: str = ""  # content key (Task.import_key)
     record_id: str = ""
-    effective: dict[str, Any] = field(default_factory=dict)  # the task's fields after the import
+    base: dict[str, Any] | None = None  # the stored task it was compared with (shared, read-only)
+
+    @property
+    def effective(self) -> dict[str, Any]:
+        """The task's fields after the import (the sheet's, over what is stored, over defaults)."""
+        if self.base is None:
+            return {**DEFAULTS, **self.values}
+        if self.changes:
+            return {**self.base, **{f: new for f, (_old, new) in self.changes.items()}}
+        return self.base
 
     @property
     def changed_fields(self) -> list[str]:
@@ -258,8 +270,12 @@ def preview(
         return p
 
 
+KEEP_CELLS = 20_000  # a preview of more rows than this lets its cells go; a remap reads again
+
+
 def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int | None] | None,
-             progress: Progress | None, cancel: threading.Event | None, limits: Limits | None) -> ImportPreview:
+             progress: Progress | None, cancel: threading.Event | None, limits: Limits | None,
+             keep_cells: bool = False) -> ImportPreview:
     known: list[tuple[int, _Index]] = []
 
     def load_index() -> None:  # while the child reads the file
@@ -276,14 +292,19 @@ def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int
         parsed[s.name] = parse_sheet(s, mapping=mapping if (sheet is None or s.name == sheet) else None,
                                      file_name=path.name)
         check_cancel(cancel)
-    return _build(store, book, parsed, progress=progress, cancel=cancel, known=known[0] if known else None)
+    p = _build(store, book, parsed, progress=progress, cancel=cancel, known=known[0] if known else None)
+    if not keep_cells and sum(len(s.rows) for s in book.sheets) > KEEP_CELLS:
+        p.workbook, p.parsed = None, {}
+    return p
 
 
 def remap(store: Store, before: ImportPreview, sheet: str, mapping: dict[str, int | None]) -> ImportPreview:
     """The preview again with `sheet`'s columns mapped by hand (field → column index, None
     to leave a field out). The file is not read again."""
-    if before.workbook is None:  # a preview from the memo holds no cells: read them now
-        return remap(store, _preview(store, before.path, None, None, None, None, None), sheet, mapping)
+    if before.workbook is None:  # a big preview, or one from the memo, keeps no cells: read them again
+        sheet_opt, mapping_opt = before.options or (None, None)
+        again = _preview(store, before.path, sheet_opt, mapping_opt, None, None, None, keep_cells=True)
+        return remap(store, again, sheet, mapping)
     parsed = dict(before.parsed)
     current = before.sheet(sheet).mapping
     wanted = dict(current)
@@ -468,8 +489,9 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
                 progress(i, total)
         if r.status not in (NEW, CHANGED, UNCHANGED):
             continue
-        r.changes = {}
+        r.changes = _NO_CHANGES
         r.task_id = None
+        r.base = None
         existing = None
         if r.record_id:
             existing = index.by_id.get(r.record_id)
@@ -488,7 +510,6 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
                 continue
         if existing is None:
             r.status = NEW
-            r.effective = {**DEFAULTS, **r.values}
             continue
         first = seen.get(existing["id"])
         if first is not None:
@@ -497,12 +518,12 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
             continue
         seen[existing["id"]] = r
         r.task_id = existing["id"]
-        r.changes = _diff(existing, r.values)
-        r.status = CHANGED if r.changes else UNCHANGED
-        if r.changes and r.key and existing["import_key"] != r.key:
-            r.changes["import_key"] = (existing["import_key"], r.key)  # follows the new title
-        r.effective = {f: existing.get(f) for f in DEFAULTS}
-        r.effective.update({f: new for f, (_old, new) in r.changes.items()})
+        changes = _diff(existing, r.values)
+        r.base = existing
+        r.status = CHANGED if changes else UNCHANGED
+        if changes and r.key and existing["import_key"] != r.key:
+            changes["import_key"] = (existing["import_key"], r.key)  # follows the new title
+        r.changes = changes or _NO_CHANGES
     if progress:
         progress(total, total)
     return [MissingTask(id=t["id"], code=t["code"], title=t["title"], source=t["import_source"] or "")
@@ -532,7 +553,8 @@ def apply(
                 if r.status == NEW:
                     r.task_id = None
             raise
-        if preview.options is not None and not result.errors_skipped:
+        rewrite = not preview.from_memo or result.created or result.updated
+        if preview.options is not None and not result.errors_skipped and rewrite:
             _memo_save(store, preview, result)
         return result
 
@@ -611,7 +633,7 @@ class _Writer:
         dialect = self.conn.dialect
         self.dumps = getattr(dialect, "_json_serializer", None) or json.dumps
         # Seven indexes on tasks, three on the log: keep their pages in memory while writing.
-        self.conn.exec_driver_sql("PRAGMA cache_size = -65536")
+        self.conn.exec_driver_sql("PRAGMA cache_size = -32768")
         head = session.info.get("chain_head")
         if head is None:
             row = self.conn.exec_driver_sql("SELECT hash FROM change_log ORDER BY seq DESC LIMIT 1").first()
@@ -777,21 +799,23 @@ def _values_of(values: dict[str, Any]) -> dict[str, Any]:
 def _memo_save(store: Store, preview: ImportPreview, result: ImportResult) -> None:
     try:
         path = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
-        rows = []
-        for r in result.rows:
-            status = UNCHANGED if r.is_record else r.status  # the store now holds what the file says
-            rest = {f: v for f, v in r.effective.items() if f not in r.values}
-            rows.append([r.sheet, r.row, status, _text_json(r.reason), _values_json(r.values), _values_json(rest),
-                         [[w.zh, w.en] for w in r.warnings], r.task_id, r.key, r.record_id])
         sheets = [{**{k: v for k, v in vars(s).items() if k not in ("columns", "problem")},
                    "problem": _text_json(s.problem), "columns": [vars(c) for c in s.columns]} for s in preview.sheets]
-        memo = {"version": MEMO_VERSION, "sha256": preview.sha256, "log_seq": result.log_seq, "format": preview.format,
-                "sheets": sheets, "rows": rows,
-                "missing": [[m.id, m.code, m.title, m.source] for m in result.missing]}
+        head = {"version": MEMO_VERSION, "sha256": preview.sha256, "log_seq": result.log_seq, "format": preview.format,
+                "sheets": sheets, "missing": [[m.id, m.code, m.title, m.source] for m in result.missing]}
         folder = _memo_dir(store)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
-        tmp.write_text(json.dumps(memo, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        with open(tmp, "w", encoding="utf-8") as fh:  # row by row: no second copy of the import in memory
+            fh.write(dumps(head)[:-1] + ',"rows":[')
+            for i, r in enumerate(result.rows):
+                status = UNCHANGED if r.is_record else r.status  # the store now holds what the file says
+                rest = {f: v for f, v in r.effective.items() if f not in r.values and f in DEFAULTS} if r.is_record else {}
+                fh.write(("," if i else "") + dumps([
+                    r.sheet, r.row, status, _text_json(r.reason), _values_json(r.values), _values_json(rest),
+                    [[w.zh, w.en] for w in r.warnings], r.task_id, r.key, r.record_id]))
+            fh.write("]}")
         os.replace(tmp, path)
         for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
             old.unlink(missing_ok=True)
@@ -820,7 +844,7 @@ def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, i
                           warnings=[Text(zh, en) for zh, en in warnings], task_id=task_id, key=key,
                           record_id=record_id)
             if r.is_record:
-                r.effective = {**r.values, **_values_of(rest)}
+                r.base = {**_values_of(rest), **r.values}
             rows.append(r)
         sheets = []
         for s in memo["sheets"]:

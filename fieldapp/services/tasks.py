@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from fieldapp.domain import CATEGORIES, DeadlineKind, FindingStatus, TaskStatus
@@ -52,21 +51,26 @@ def create_task(store: Store, **fields: Any) -> Changes:
         return Changes(tasks={task.id})
 
 
+def completion_refusal(task: Task) -> TransitionRefused | None:
+    """Why the task cannot be completed (办结) now, or None: every finding must be closed."""
+    if task.status == TaskStatus.COMPLETED:
+        return TransitionRefused(action=COMPLETE, reason=Text("任务已办结", "the task is already completed"))
+    open_count = sum(1 for f in task.findings if f.status != FindingStatus.CLOSED)
+    if open_count:
+        return TransitionRefused(action=COMPLETE, reason=Text(
+            f"还有 {open_count} 个问题未销号", f"{open_count} findings are not closed yet"))
+    return None
+
+
 def complete_task(store: Store, task_id: str) -> Changes:
     """办结: only when every finding of the task is closed."""
     with store.transaction() as s:
         task = s.get(Task, task_id)
         if task is None:
             raise NotFound(what=TASK, ident=task_id)
-        if task.status == TaskStatus.COMPLETED:
-            raise TransitionRefused(action=COMPLETE, reason=Text("任务已办结", "the task is already completed"))
-        open_count = s.scalar(
-            select(func.count()).select_from(Finding)
-            .where(Finding.task_id == task_id, Finding.status != FindingStatus.CLOSED)
-        )
-        if open_count:
-            raise TransitionRefused(action=COMPLETE, reason=Text(
-                f"还有 {open_count} 个问题未销号", f"{open_count} findings are not closed yet"))
+        refusal = completion_refusal(task)
+        if refusal:
+            raise refusal
         task.status = TaskStatus.COMPLETED
         return Changes(tasks={task_id})
 

@@ -19,6 +19,12 @@
         <source>A passing check closes the finding (销号) and needs at least one “after” photo. 未整改 sends it back for rectification.</source>
         <translation>核查通过即销号，须至少附一张“整改后”照片；核查结果为“未整改”时退回整改。</translation>
     </message>
+    <message numerus="yes">
+        <source>%n “after” photo(s) already on the finding count as evidence.</source>
+        <translation>
+            <numerusform>问题上已有的 %n 张“整改后”照片将作为证据。</numerusform>
+        </translation>
+    </message>
     <message>
         <source>Result</source>
         <translation>核查结果</translation>
@@ -675,6 +681,10 @@
         <translation>正在保存发现问题</translation>
     </message>
     <message>
+        <source>Mark “%s” as completed (办结)? This cannot be undone in FieldApp.</source>
+        <translation>确定将“%s”办结吗？办结后在 FieldApp 中不能撤销。</translation>
+    </message>
+    <message>
         <source>Completing task</source>
         <translation>正在办结任务</translation>
     </message>
@@ -779,6 +789,10 @@
     <message>
         <source>Give both latitude and longitude, or neither.</source>
         <translation>纬度和经度需同时填写，或都不填。</translation>
+    </message>
+    <message>
+        <source>Latitude must be between -90 and 90, longitude between -180 and 180.</source>
+        <translation>纬度须在 -90 到 90 之间，经度须在 -180 到 180 之间。</translation>
     </message>
     <message>
         <source>Say where the visit took place.</source>
