@@ -28,6 +28,7 @@ from fieldapp.services.tasks import create_task
 
 WRITERS = {
     "xlsx": lambda p: write_xlsx(p.with_suffix(".xlsx")),
+    "xlsm": lambda p: write_xlsx(p.with_suffix(".xlsm")),
     "xls": lambda p: write_xls(p.with_suffix(".xls")),
     "ods": lambda p: write_ods(p.with_suffix(".ods")),
     "csv-utf8": lambda p: write_csv(p.with_suffix(".csv"), encoding="utf-8-sig"),
