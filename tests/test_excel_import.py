@@ -21,7 +21,7 @@ from excel_fixtures import (
 )
 from fieldapp.changelog import verify_chain
 from fieldapp.errors import Interrupted
-from fieldapp.excel.errors import ImportRefused, SheetNotFound
+from fieldapp.excel.errors import ImportRefused, NothingToImport, SheetNotFound
 from fieldapp.models import ChangeLogEntry, Task
 from fieldapp.services import task_import as ti
 from fieldapp.services.tasks import create_task
@@ -327,3 +327,13 @@ def test_a_memo_is_never_used_for_other_bytes(store, tmp_path):
     write_xlsx(path, rows)  # same name, other content
     p = ti.preview(store, path)
     assert not p.from_memo and records_by_code(p)["DC-001"].status == ti.CHANGED
+
+
+def test_a_sheet_without_a_recognisable_header_can_be_mapped_by_hand(store, tmp_path):
+    rows = [["事情", "谁来办", "哪天"], ["修路", "市交通局", "2024年底"], ["种树", "市园林局", "长期坚持"]]
+    with pytest.raises(NothingToImport):
+        ti.preview(store, write_xlsx(tmp_path / "odd.xlsx", rows))
+    p = ti.preview(store, tmp_path / "odd.xlsx", mapping={"title": 0, "responsible_units": 1, "deadline": 2})
+    assert [r.values["title"] for r in p.records] == ["修路", "种树"]
+    assert p.records[0].values["deadline"] == dt.date(2024, 12, 31)
+    assert p.sheets[0].header_rows == (1,)

@@ -314,6 +314,12 @@ def parse_sheet(
         result.problem = t("这是发现问题清单（有“严重程度”列），任务导入不读取它",
                            "a list of findings (it has a severity column); the task import leaves it alone")
         return result
+    if header is None and mapping and mapping.get("title") is not None:
+        # No row names a title column, but a person chose the columns: the first filled row
+        # is taken as the header.
+        first = next(i for i, r in enumerate(top) if _nonblank(r))
+        texts = [normalize.text(v) for v in top[first]]
+        header = hdr.Header(rows=(first,), texts=texts, mapping={}, matches={})
     if header is None:
         result.problem = t("找不到表头：前 {n} 行中没有“任务名称”“督查事项”“整改任务”之类的列名".format(n=hdr.SCAN_ROWS),
                            f"no header found: none of the first {hdr.SCAN_ROWS} rows names a column such as "
