@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -211,8 +212,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from fieldapp.demo import make_demo
 
     with _open_store(args) as store:
+        label = "demo data" if _lang(args) == "en" else "演示数据"
         summary = make_demo(store, tasks=args.tasks, seed=args.seed,
-                            progress=lambda done, total: print(f"\r{done}/{total}", end="", file=sys.stderr))
+                            progress=lambda done, total: print(f"\r{label} {done}/{total}", end="", file=sys.stderr))
     print(file=sys.stderr)
     print(json.dumps(summary, ensure_ascii=False))
     return 0
@@ -233,6 +235,19 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+_ZH = {  # verify's findings, for the Chinese report
+    "missing": "文件缺失",
+    "content does not match its hash": "内容与哈希不符（文件被修改或损坏）",
+    "does not follow the entry before it": "与前一条记录衔接不上",
+    "content does not match its hash (edited)": "内容与哈希不符（被修改）",
+}
+
+
+def _zh_reason(reason: str) -> str:
+    missing = re.fullmatch(r"entries (\d+)\.\.(\d+) are missing", reason)
+    return f"第 {missing[1]}–{missing[2]} 条记录缺失" if missing else _ZH.get(reason, reason)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from fieldapp.maintenance import verify
 
@@ -249,9 +264,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                else f"变更日志：{r.chain.entries} 条，哈希链完整"))
     else:
         print((f"change log: chain BROKEN at entry #{r.chain.broken_at}: {r.chain.reason}" if en
-               else f"变更日志：哈希链在第 {r.chain.broken_at} 条处断开（{r.chain.reason}），该条或其之前的记录被篡改"))
+               else f"变更日志：哈希链在第 {r.chain.broken_at} 条处断开（{_zh_reason(r.chain.reason)}），"
+                    "该条或其之前的记录被篡改"))
     for photo_id, sha, what in r.photo_problems:
-        print((f"photo {photo_id} ({sha[:12]}…): {what}" if en else f"照片 {photo_id}（{sha[:12]}…）：{what}"))
+        print((f"photo {photo_id} ({sha[:12]}…): {what}" if en else f"照片 {photo_id}（{sha[:12]}…）：{_ZH.get(what, what)}"))
+    bad = len(r.photo_problems)
+    print((f"photos: {r.photos_checked} checked against their SHA-256, {bad} with problems" if en
+           else f"照片：已按 SHA-256 校验 {r.photos_checked} 张，{bad} 张有问题"))
     if r.orphan_files:
         print((f"{len(r.orphan_files)} photo files without a record (left by an interrupted action; harmless)" if en
                else f"{len(r.orphan_files)} 个照片文件没有对应记录（操作中断遗留，无害）"))

@@ -54,9 +54,10 @@ PHOTO_SIZE = (640, 480)
 
 class DemoRefused(FieldAppError):
     zh = ("数据目录中已有 {count} 个督查任务，未生成演示数据（避免与真实数据混在一起）。"
-          "请用 --data-dir 指定一个新的空目录。")
+          "演示数据只能载入空的数据目录（命令行可用 --data-dir 指定新目录）。")
     en = ("The data folder already holds {count} tasks, so no demo data was added (it would mix "
-          "with real data). Choose a new, empty folder with --data-dir.")
+          "with real data). Demo data goes only into an empty data folder (on the command line, "
+          "choose one with --data-dir).")
 
 
 # --------------------------------------------------------------------------------------------

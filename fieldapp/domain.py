@@ -97,6 +97,18 @@ CATEGORIES: tuple[str, ...] = (
     "政府工作报告", "民生实事", "领导批示", "重点督查督办", "重大政策", "生态环保", "其他",
 )
 
+_CATEGORY_EN = {
+    "政府工作报告": "Government work report", "民生实事": "Livelihood projects",
+    "领导批示": "Leaders' instructions", "重点督查督办": "Key supervision", "重大政策": "Major policies",
+    "生态环保": "Ecology & environment", "其他": "Other",
+}
+
+
+def category_label(category: str, lang: str = "zh_CN") -> str:
+    """Categories are stored as written (an open list); the standard ones have English names."""
+    return _CATEGORY_EN.get(category, category) if lang.startswith("en") else category
+
+
 # Allowed explicit moves; a check decides the moves out of PENDING_CHECK.
 FINDING_MOVES: dict[tuple[FindingStatus, FindingStatus], tuple[str, str]] = {
     (FindingStatus.OPEN, FindingStatus.RECTIFYING): ("开始整改", "start rectification"),

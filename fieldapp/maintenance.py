@@ -30,6 +30,7 @@ class VerifyReport:
     chain: ChainReport | None = None
     photo_problems: list[tuple[str, str, str]] = field(default_factory=list)  # (photo id, sha, what)
     orphan_files: list[str] = field(default_factory=list)
+    photos_checked: int = 0
 
     @property
     def ok(self) -> bool:
@@ -46,6 +47,7 @@ def verify(store: Store) -> VerifyReport:
         report.chain = verify_chain(entries)
         referenced: set[str] = set()
         for photo_id, sha in s.execute(select(Photo.id, Photo.sha256)):
+            report.photos_checked += 1
             referenced.add(sha)
             problem = store.photos.verify_file(sha)
             if problem:

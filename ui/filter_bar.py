@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from fieldapp import regions
-from fieldapp.domain import CATEGORIES, TaskStatus
+from fieldapp.domain import CATEGORIES, TaskStatus, category_label
 from fieldapp.task_list import TaskCounts, TaskFilter
 from ui.i18n import current_lang
 
@@ -32,6 +32,8 @@ class FilterBar(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(180)
         self.counts = QLabel(objectName="countsLabel")
+        self.clear = QPushButton(objectName="clearFilters", flat=True)
+        self.clear.clicked.connect(self.reset)
         self._labels = [QLabel(), QLabel(), QLabel()]
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 4, 6, 2)
@@ -43,7 +45,11 @@ class FilterBar(QWidget):
             layout.addWidget(combo)
         layout.addWidget(self.overdue)
         layout.addWidget(self.search, 1)
-        outer.addWidget(self.counts)
+        counts_row = QHBoxLayout()
+        counts_row.addWidget(self.counts)
+        counts_row.addWidget(self.clear)
+        counts_row.addStretch(1)
+        outer.addLayout(counts_row)
         self._debounce = QTimer(self, singleShot=True, interval=250)
         self._debounce.timeout.connect(self._emit)
         self.retranslate()
@@ -73,7 +79,7 @@ class FilterBar(QWidget):
             self.status.addItem(st.label(lang), st.value)
         self.category.addItem(self.tr("All"), None)
         for c in self._categories:
-            self.category.addItem(c, c)
+            self.category.addItem(category_label(c, lang), c)
         self.region.addItem(self.tr("All"), None)
         city = None
         for code, name in self._regions:
@@ -82,6 +88,7 @@ class FilterBar(QWidget):
                 self.region.addItem(city_name(city + "00"), city + "00")
             self.region.addItem("\u3000" + name, code)
         self.overdue.setText(self.tr("Overdue only"))
+        self.clear.setText(self.tr("Clear filters"))
         self.search.setPlaceholderText(self.tr("Search code, title, unit, address…"))
         for w, data in zip(widgets, keep):
             w.setCurrentIndex(max(w.findData(data), 0))
@@ -99,18 +106,34 @@ class FilterBar(QWidget):
             search=self.search.text(),
         )
 
+    def reset(self) -> None:
+        for w in (self.status, self.category, self.region, self.overdue, self.search):
+            w.blockSignals(True)
+        self.status.setCurrentIndex(0)
+        self.category.setCurrentIndex(0)
+        self.region.setCurrentIndex(0)
+        self.overdue.setChecked(False)
+        self.search.clear()
+        for w in (self.status, self.category, self.region, self.overdue, self.search):
+            w.blockSignals(False)
+        self._emit()
+
     def _emit(self) -> None:
         self.filter_changed.emit(self.current())
 
     def show_counts(self, counts: TaskCounts, shown: int) -> None:
         lang = current_lang()
-        parts = [self.tr("%n task(s)", "", shown)]
+        parts = [self.tr("Tasks: %1").replace("%1", str(shown))]
         if counts.overdue:
-            parts.append(self.tr("%n overdue", "", counts.overdue))
+            parts.append(self.tr("overdue: %1").replace("%1", str(counts.overdue)))
         for st in TaskStatus:
             if counts.by_status.get(st.value):
                 parts.append(f"{st.label(lang)} {counts.by_status[st.value]}")
+        filtered = self.current() != TaskFilter()
+        if filtered and shown == 0:
+            parts.append(self.tr("no task matches these filters"))
         self.counts.setText(" · ".join(parts))
+        self.clear.setVisible(filtered)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:

@@ -63,8 +63,8 @@ class MainWindow(QMainWindow):
         header.setSortIndicator(COLUMNS.index("deadline"), Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)  # sorts by the indicator: the model's one load
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        widths = {"code": 120, "title": 300, "category": 100, "responsible": 170, "region": 80,
-                  "deadline": 96, "status": 64, "open": 56, "closed": 56, "overdue": 50}
+        widths = {"code": 118, "title": 250, "category": 90, "responsible": 150, "region": 96,
+                  "deadline": 86, "status": 56, "open": 50, "closed": 50, "overdue": 42}
         for i, key in enumerate(COLUMNS):
             self.table.setColumnWidth(i, widths[key])
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         if settings.get("window/splitter"):
             self.splitter.restoreState(settings.get("window/splitter"))
         else:
-            self.splitter.setSizes([860, 580])
+            self.splitter.setSizes([960, 480])
         if not isinstance(source, DataDir):
             self.attach_store(source)
 
@@ -212,7 +212,8 @@ class MainWindow(QMainWindow):
         current = self._current_task()
         self.model.set_filter(flt)
         self._update_counts()
-        self.select_task(current) if current else None
+        if not (current and self.select_task(current)) and self.detail is not None:
+            self.detail.show_task(None)  # the open task is filtered out: don't keep showing it
 
     def _update_counts(self) -> None:
         counts = task_counts(self.reader, self.model.filter)

@@ -8,8 +8,8 @@ from typing import Sequence
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFormLayout, QLabel, QListWidget, QListWidgetItem, QScrollArea,
-    QVBoxLayout, QWidget,
+    QDialog, QDialogButtonBox, QFormLayout, QLabel, QListWidget, QListWidgetItem, QSizePolicy, QVBoxLayout,
+    QWidget,
 )
 
 from fieldapp.domain import PhotoKind
@@ -98,15 +98,14 @@ class PhotoViewer(QDialog):
         reader = QImageReader(str(photo_store.path(photo.sha256)))
         reader.setAutoTransform(True)  # EXIF orientation, without touching the original
         image = reader.read()
+        self._pixmap: QPixmap | None = None
         self.image_label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         if image.isNull():
             self.image_label.setText(self.tr("The photo file cannot be shown: %s") % reader.errorString())
         else:
-            pix = QPixmap.fromImage(image)
-            self.image_label.setPixmap(pix.scaled(QSize(1000, 700), Qt.AspectRatioMode.KeepAspectRatio,
-                                                  Qt.TransformationMode.SmoothTransformation))
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(self.image_label)
+            self._pixmap = QPixmap.fromImage(image)
+        self.image_label.setMinimumSize(320, 240)
+        self.image_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         lang = current_lang()
         form = QFormLayout()
         none = self.tr("not recorded")
@@ -123,7 +122,16 @@ class PhotoViewer(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.image_label, 1)
         layout.addLayout(form)
         layout.addWidget(buttons)
         self.resize(1040, 860)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001 - fit the whole photo, never enlarge it
+        super().resizeEvent(event)
+        pix = self._pixmap
+        if pix is not None:
+            box = self.image_label.size()
+            if pix.width() > box.width() or pix.height() > box.height():
+                pix = pix.scaled(box, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            self.image_label.setPixmap(pix)

@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from fieldapp.domain import CheckResult, DeadlineKind, FindingStatus, PhotoKind, Severity, TaskStatus, is_overdue
+from fieldapp.domain import (
+    CheckResult, DeadlineKind, FindingStatus, PhotoKind, Severity, TaskStatus, category_label, is_overdue,
+)
 from fieldapp.models import Finding, Task
 from fieldapp.services import findings as finding_service
 from fieldapp.services import tasks as task_service
@@ -127,8 +129,9 @@ class TaskDetail(QWidget):
         box_layout = QVBoxLayout(self.finding_box)
         box_layout.addWidget(self.finding_text)
         box_layout.addLayout(finding_buttons)
-        box_layout.addWidget(self.photos, 2)
-        box_layout.addWidget(self.checks, 1)
+        self.checks.setMinimumHeight(110)
+        box_layout.addWidget(self.photos, 3)
+        box_layout.addWidget(self.checks, 2)
 
         findings_page = QSplitter(Qt.Orientation.Vertical)
         findings_page.addWidget(self.findings)
@@ -210,11 +213,12 @@ class TaskDetail(QWidget):
         if task is None:
             self.show_task(None)
             return
+        before = self._task if self._task is not None and self._task.id == task.id else None
         self._task = task
         lang = current_lang()
         self.title.setText(task.title)
         status = TaskStatus(task.status).label(lang)
-        self.subtitle.setText(" · ".join(x for x in (task.code or "", task.category, status) if x))
+        self.subtitle.setText(" · ".join(x for x in (task.code or "", category_label(task.category, lang), status) if x))
         today = dt.date.today()
         if task.deadline_kind == DeadlineKind.DATE and task.deadline:
             deadline = task.deadline.isoformat()
@@ -252,6 +256,13 @@ class TaskDetail(QWidget):
         self.tabs.setTabText(0, self.tr("Findings (%d)") % len(task.findings))
         self.tabs.setTabText(1, self.tr("Visits (%d)") % len(task.visits))
         ids = [f.id for f in task.findings]
+        if before is not None:  # show what the person just added
+            added = [i for i in ids if i not in {f.id for f in before.findings}]
+            if added:
+                self.finding_id = added[-1]
+                self.tabs.setCurrentIndex(0)
+            elif len(task.visits) > len(before.visits):
+                self.tabs.setCurrentIndex(1)
         if self.finding_id not in ids:
             self.finding_id = ids[0] if ids else None
         if self.finding_id:
@@ -280,7 +291,7 @@ class TaskDetail(QWidget):
         parts = [f"<b>{_esc(f.description)}</b>"]
         if f.requirement:
             parts.append(self.tr("Requirement: %s") % _esc(f.requirement))
-        meta = [f.category, Severity(f.severity).label(lang), f.responsible_unit]
+        meta = [category_label(f.category, lang), Severity(f.severity).label(lang), f.responsible_unit]
         if f.due_date:
             meta.append(self.tr("rectify by %s") % f.due_date.isoformat())
         parts.append(" · ".join(_esc(m) for m in meta if m))
@@ -292,7 +303,10 @@ class TaskDetail(QWidget):
             font.setBold(name == step)
             button.setFont(font)
         photos = list(f.photos) + [p for c in f.checks for p in c.photos]
+        shown = self.photos.count()
         self.photos.set_photos(photos)
+        if self.photos.count() > shown > 0:
+            self.photos.scrollToBottom()  # the new ones
         _fill(self.checks, [[
             _item(c.checked_at.strftime("%Y-%m-%d %H:%M")), _item(CheckResult(c.result).label(lang)),
             _item(c.inspector), _item(str(len(c.photos))), _item(c.note),

@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 import sqlite3
 
-from fieldapp.domain import TaskStatus
+from fieldapp.domain import TaskStatus, category_label
 from fieldapp.task_list import TaskFilter, TaskRow, task_ids, task_rows
 from ui.i18n import current_lang
 
@@ -157,7 +157,7 @@ class TaskTableModel(QAbstractTableModel):
         if col == "title":
             return r.title
         if col == "category":
-            return r.category
+            return category_label(r.category, lang)
         if col == "responsible":
             return "、".join(r.responsible_units)
         if col == "region":

@@ -92,20 +92,24 @@
         <translation>只看逾期</translation>
     </message>
     <message>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
         <source>Search code, title, unit, address…</source>
         <translation>搜索编号、名称、单位、地址…</translation>
     </message>
-    <message numerus="yes">
-        <source>%n task(s)</source>
-        <translation>
-            <numerusform>共 %n 项任务</numerusform>
-        </translation>
+    <message>
+        <source>Tasks: %1</source>
+        <translation>共 %1 项任务</translation>
     </message>
-    <message numerus="yes">
-        <source>%n overdue</source>
-        <translation>
-            <numerusform>逾期 %n 项</numerusform>
-        </translation>
+    <message>
+        <source>overdue: %1</source>
+        <translation>逾期 %1 项</translation>
+    </message>
+    <message>
+        <source>no task matches these filters</source>
+        <translation>没有符合筛选条件的任务</translation>
     </message>
 </context>
 <context>
