@@ -36,6 +36,9 @@ _TOTAL = re.compile(r"^(?:合计|小计|总计|共计|总数|累计|合\s*计)(?
 _NOTE = re.compile(r"^(?:注|备注|说明|附注|填表说明|填报说明|注释|注意)\s*(?:\d+)?\s*[:：.、]|^注\d|^\*注|"
                    r"^(?:制表人|制表|填报人|填表人|审核人|审核|负责人|联系人|联系电话|填报单位|制表单位|"
                    r"填报日期|制表日期|数据截至|统计截至)\s*[:：]")
+_ERROR_VALUES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                           "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!",
+                           "#EXTERNAL!", "#ERROR!"))
 _NOTE_START = set("注备说附填制审负联数统*＊")
 _TOTAL_START = set("合小总共累")
 _SECTION = re.compile(r"^(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+[部分章节类篇])")
@@ -198,6 +201,8 @@ class _RowParser:
                   "deadline", "targets", "assignees"):
             if f in mapping:
                 self.readers.append((mapping[f], f, getattr(self, "_" + f)))
+        self.bound = [(col, self.caches.setdefault(f, {}), read) for col, f, read in self.readers]
+        self.joined: dict[tuple, list[str]] = {}  # (lead cell, lead, cooperating) → responsible units
         self.title_col = mapping["title"]
         self.code_col = mapping.get("code")
         self.id_col = mapping.get("id")
@@ -258,26 +263,24 @@ class _RowParser:
                 out.kind, out.reason = "error", t(f"任务编号过长（{len(code)} 个字符，上限 {MAX_CODE}）",
                                                   f"the code is too long ({len(code)} characters, limit {MAX_CODE})")
             v["code"] = code or None
-        caches = self.caches
-        for col, f, read in self.readers:
+        for col, cache, read in self.bound:
             value = row[col] if col < n else None
-            if type(value) is str and len(value) > 200:  # long text: not worth remembering
-                fields, warning = read(value)
-            else:
-                cache = caches.setdefault(f, {})
-                hit = cache.get(value)
-                if hit is None:
-                    if len(cache) > self.CACHE_LIMIT:
-                        cache.clear()
-                    hit = cache[value] = read(value)
-                fields, warning = hit
-            v.update(fields)
-            if warning is not None:
-                out.warnings.append(warning)
+            hit = cache.get(value)
+            if hit is None:
+                hit = read(value)
+                if len(cache) < self.CACHE_LIMIT and not (type(value) is str and len(value) > 200):
+                    cache[value] = hit  # long text is not worth remembering
+            v.update(hit[0])
+            if hit[1] is not None:
+                out.warnings.append(hit[1])
         if self.units_from_lead:
-            lead = units.split(row[self.mapping["lead_unit"]]) if "lead_unit" in self.mapping and self.mapping["lead_unit"] < n else []
-            coop = v.get("cooperating_units", [])
-            v["responsible_units"] = lead + [u for u in coop if u not in lead]
+            lc = self.mapping.get("lead_unit")
+            key = (row[lc] if lc is not None and lc < n else None, v.get("lead_unit"), tuple(v.get("cooperating_units", ())))
+            both = self.joined.get(key)
+            if both is None:
+                lead = units.split(key[0]) if lc is not None else []
+                both = self.joined[key] = lead + [u for u in key[2] if u not in lead]
+            v["responsible_units"] = both
         if self.id_col is not None and self.id_col < n:
             out.record_id = normalize.key(row[self.id_col])
 
@@ -368,7 +371,12 @@ def parse_sheet(
         excel_row = index + 1
         if progress is not None and offset % 5000 == 0:
             progress(offset, total)
-        cells = _nonblank(row)
+        title_cell = row[title_col] if title_col < len(row) else None
+        titled = title_cell is not None and title_cell != "" and (
+            type(title_cell) is not str or bool(title_cell.strip(_BLANK_CHARS)))
+        # A row with a title is never blank: only the cells up to the title decide whether it
+        # is a note or a total. Others are looked at whole.
+        cells = _nonblank(row[:title_col + 1]) if titled and not in_notes else _nonblank(row)
         if not cells:
             out.append(TaskRow(name, excel_row, "skipped", R_BLANK))
             continue
@@ -387,8 +395,7 @@ def parse_sheet(
                 and normalize.key(row[seq_col]) in _EXAMPLE:
             out.append(TaskRow(name, excel_row, "skipped", R_EXAMPLE))
             continue
-        title_cell = row[title_col] if title_col < len(row) else None
-        if title_cell is None or title_cell == "" or (type(title_cell) is str and not title_cell.strip(_BLANK_CHARS)):
+        if not titled:
             filled = [c for c, _v in cells if c != seq_col]
             if not filled:
                 text = cells[0][1]
@@ -399,7 +406,7 @@ def parse_sheet(
                 text = normalize.key(cells[-1][1])
                 out.append(TaskRow(name, excel_row, "skipped", R_SECTION if _SECTION.match(text) else R_LABEL))
                 continue
-        if (len(cells) >= 2 and isinstance(title_cell, str) and len(title_cell) <= longest_name
+        if (len(row) >= 2 and isinstance(title_cell, str) and len(title_cell) <= longest_name
                 and normalize.key(title_cell) in title_names):
             if hdr.looks_like_header([normalize.text(v) for v in row], header):
                 out.append(TaskRow(name, excel_row, "skipped", R_REPEATED_HEADER))
@@ -415,10 +422,11 @@ def parse_sheet(
             out.append(TaskRow(name, excel_row, "skipped", R_SECTION))
             continue
         bad = errors_by_row.get(index)
-        for c in mapped_cols:
-            v = row[c] if c < len(row) else None
-            if isinstance(v, str) and v.startswith("#") and ERROR_TEXT.match(v.strip()):
-                bad = (bad or []) + [(c, v.strip())]
+        if not _ERROR_VALUES.isdisjoint(row):  # a program wrote an error as its text
+            for c in mapped_cols:
+                v = row[c] if c < len(row) else None
+                if isinstance(v, str) and v.startswith("#") and ERROR_TEXT.match(v.strip()):
+                    bad = (bad or []) + [(c, v.strip())]
         if bad:
             c, text = sorted(bad)[0]
             label = hdr.FIELDS[col_field[c]][0]
