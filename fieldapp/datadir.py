@@ -7,11 +7,12 @@ window paints without waiting for them.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
 from fieldapp import migrations
-from fieldapp.errors import DataDirUnwritable, NotADatabase
+from fieldapp.errors import DatabaseBusy, DataDirUnwritable, InvalidInput, NotADatabase, StorageFull, Text
 from fieldapp.lock import DataDirLock
 
 DB_NAME = "fieldapp.db"
@@ -24,6 +25,23 @@ def check_is_sqlite(path: Path) -> None:
     with open(path, "rb") as fh:
         if fh.read(16) != SQLITE_MAGIC:
             raise NotADatabase(path=path)
+
+
+def translate_db_error(exc: Exception, path: Path) -> Exception:
+    """Map SQLite's failures to the errors a person can act on."""
+    text = str(exc).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return StorageFull(str(exc))
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return DataDirUnwritable(str(exc), path=path.parent, reason=Text("只读", "read-only"))
+    if "locked" in text or "busy" in text:
+        return DatabaseBusy(str(exc), path=path)
+    if "not a database" in text or "malformed" in text:
+        return NotADatabase(str(exc), path=path)
+    unique = re.search(r"unique constraint failed: (\w+)\.(\w+)", text)
+    if unique:
+        return InvalidInput(str(exc), field=unique[2], reason=Text("与已有记录重复", "duplicates an existing record"))
+    return exc
 
 
 class DataDir:
@@ -48,7 +66,7 @@ class DataDir:
                 con.close()
         except sqlite3.DatabaseError as exc:
             self._lock.release()
-            raise NotADatabase(str(exc), path=self.db_path) from exc
+            raise translate_db_error(exc, self.db_path) from exc
         except BaseException:
             self._lock.release()
             raise

@@ -94,3 +94,15 @@ class DatabaseTooNew(FieldAppError):
           "请安装最新版本的 FieldApp。数据未被修改。")
     en = ("The database was written by a newer FieldApp (schema {revision}); this version cannot "
           "open it safely. Install the latest FieldApp. Nothing was changed.")
+
+
+class DatabaseBusy(FieldAppError):
+    zh = "数据库 {path} 正被其他程序占用。请关闭可能打开它的程序（如数据库查看工具）后重试。"
+    en = "The database {path} is in use by another program. Close any program that may have it open and try again."
+
+
+class MigrationFailed(FieldAppError):
+    zh = ("数据库升级失败，数据未被修改，升级前的备份在 {backup}。"
+          "请把日志文件发给信息化人员。")
+    en = ("Upgrading the database failed; nothing was changed, and a copy from before the upgrade is "
+          "in {backup}. Please send the log file to your IT staff.")

@@ -29,6 +29,8 @@ else:
             return True
         except BlockingIOError:
             return False
+        # Other OSErrors (ENOLCK on some network shares) propagate: the caller says the
+        # folder cannot be used, rather than risking two writers.
 
 
 class DataDirLock:
@@ -41,7 +43,12 @@ class DataDirLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise DataDirUnwritable(str(exc), path=self.path.parent, reason=exc.strerror or exc) from exc
-        if not _try_lock(fd):
+        try:
+            locked = _try_lock(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise DataDirUnwritable(str(exc), path=self.path.parent, reason=exc.strerror or exc) from exc
+        if not locked:
             os.close(fd)
             raise DataDirLocked(path=self.path.parent)
         try:

@@ -10,6 +10,7 @@ under a real name. EXIF time, GPS and orientation are read; thumbnails are a cac
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import os
@@ -20,13 +21,14 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from fieldapp.errors import PhotoRejected, StorageFull, Text
+from fieldapp.errors import DataDirUnwritable, FieldAppError, PhotoRejected, StorageFull, Text
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # Phones reach 50 MP; beyond this a file is treated as a decompression bomb, not evidence.
 MAX_PIXELS = 64_000_000
 THUMB_SIZE = 256
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg",  # MPO: phone JPEGs with a depth/preview image
+                     "PNG": "image/png", "WEBP": "image/webp",
                     "HEIF": "image/heif", "TIFF": "image/tiff", "BMP": "image/bmp"}
 
 _EXIF_IFD = 0x8769
@@ -79,11 +81,19 @@ def _exif_time(text: object) -> dt.datetime | None:
         return None
 
 
+def size_refusal(size: int, name: str) -> PhotoRejected | None:
+    """Files above MAX_FILE_BYTES are refused, best before they are read."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    mb, limit = size // 1048576, MAX_FILE_BYTES // 1048576
+    return _rejected(name, f"文件过大（{mb} MB），上限 {limit} MB", f"the file is too large ({mb} MB, limit {limit} MB)")
+
+
 def inspect_image(data: bytes, name: str) -> tuple[PhotoInfo, Image.Image]:
     """Check that `data` is a sane, decodable image; return its facts and a thumbnail."""
-    if len(data) > MAX_FILE_BYTES:
-        raise _rejected(name, f"文件过大（{len(data) // 1048576} MB），上限 {MAX_FILE_BYTES // 1048576} MB",
-                        f"the file is too large ({len(data) // 1048576} MB, limit {MAX_FILE_BYTES // 1048576} MB)")
+    refusal = size_refusal(len(data), name)
+    if refusal:
+        raise refusal
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -100,7 +110,7 @@ def inspect_image(data: bytes, name: str) -> tuple[PhotoInfo, Image.Image]:
             if fmt not in ACCEPTED_FORMATS:
                 raise _rejected(name, f"不支持的图片格式 {fmt}", f"unsupported image format {fmt}")
             exif = img.getexif()
-            if fmt == "JPEG":
+            if fmt in ("JPEG", "MPO"):
                 img.draft("RGB", (THUMB_SIZE * 2, THUMB_SIZE * 2))
             thumb = ImageOps.exif_transpose(img)
             thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
@@ -127,6 +137,13 @@ def inspect_image(data: bytes, name: str) -> tuple[PhotoInfo, Image.Image]:
         orientation=orientation if 1 <= orientation <= 8 else 1,
     )
     return info, thumb
+
+
+def storage_error(exc: OSError, where: Path) -> FieldAppError:
+    """A failed write, said as what the person can do about it."""
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return DataDirUnwritable(str(exc), path=where, reason=exc.strerror or exc)
+    return StorageFull(str(exc))  # ENOSPC, EDQUOT, EFBIG, and I/O errors of a failing disk
 
 
 def _fsync_dir(path: Path) -> None:
@@ -171,18 +188,20 @@ class PhotoStore:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            target.parent.mkdir(exist_ok=True)
+            if not target.parent.exists():
+                target.parent.mkdir()
+                _fsync_dir(target.parent.parent)  # the new folder's entry must be durable too
             os.replace(tmp, target)
             _fsync_dir(target.parent)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
-            raise StorageFull(str(exc)) from exc
+            raise storage_error(exc, self.root) from exc
 
     def put(self, data: bytes, name: str) -> PhotoInfo:
         """Validate and store `data`; the file is durable when this returns."""
         info, thumb = inspect_image(data, name)
         target = self.path(info.sha256)
-        if not (target.exists() and target.stat().st_size == info.size):
+        if self.verify_file(info.sha256) is not None:  # absent, or damaged: (re)write it
             self._atomic_write(target, data)
         thumb_target = self.thumb_path(info.sha256)
         if not thumb_target.exists():

@@ -7,6 +7,7 @@ the one way to write: one user action, one transaction, its change-log entries i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -21,8 +22,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldapp import changelog
-from fieldapp.datadir import DB_NAME, DataDir, check_is_sqlite  # noqa: F401 - re-exported
-from fieldapp.errors import DataDirUnwritable, NotADatabase, StorageFull, Text
+from fieldapp.datadir import DB_NAME, DataDir, check_is_sqlite, translate_db_error  # noqa: F401 - re-exported
 from fieldapp.photos import PhotoStore
 
 log = logging.getLogger(__name__)
@@ -49,22 +49,11 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 def make_engine(db_path: Path) -> Engine:
     engine = create_engine(
         f"sqlite:///{db_path}",
+        json_serializer=lambda obj: json.dumps(obj, ensure_ascii=False),  # 住建局, not \u4f4f…
         connect_args={"check_same_thread": False, "timeout": 10},
     )
     event.listen(engine, "connect", _set_pragmas)
     return engine
-
-
-def translate_db_error(exc: Exception, path: Path) -> Exception:
-    """Map SQLite's failures to the errors a person can act on."""
-    text = str(exc).lower()
-    if "disk is full" in text or "disk i/o error" in text and "full" in text:
-        return StorageFull(str(exc))
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return DataDirUnwritable(str(exc), path=path.parent, reason=Text("只读", "read-only"))
-    if "not a database" in text or "malformed" in text:
-        return NotADatabase(str(exc), path=path)
-    return exc
 
 
 class Store:

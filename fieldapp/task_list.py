@@ -53,7 +53,9 @@ class TaskFilter:
             clauses.append(f"{_OVERDUE_SQL} = 1")
             params["today"] = (self.today or dt.date.today()).isoformat()
         if self.search.strip():
-            clauses.append("(title LIKE :q OR code LIKE :q OR responsible_units LIKE :q OR address LIKE :q)")
+            # Units are JSON arrays (older rows escaped as \\uXXXX): match their decoded values.
+            clauses.append("(title LIKE :q OR code LIKE :q OR address LIKE :q OR lead_unit LIKE :q OR "
+                           "EXISTS (SELECT 1 FROM json_each(tasks.responsible_units) WHERE value LIKE :q))")
             params["q"] = f"%{self.search.strip()}%"
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -135,10 +137,10 @@ def task_rows(con: sqlite3.Connection, rowids: Sequence[int]) -> dict[int, TaskR
         )
         out[row.rowid] = row
         by_id[row.id] = row
-    ids = ",".join(f"'{i}'" for i in by_id)  # uuids we just read, not user input
     for task_id, status, count in con.execute(
         f"SELECT task_id, status = '{FindingStatus.CLOSED}', COUNT(*) FROM findings "
-        f"WHERE task_id IN ({ids}) GROUP BY task_id, status = '{FindingStatus.CLOSED}'"
+        f"WHERE task_id IN (SELECT value FROM json_each(?)) GROUP BY task_id, status = '{FindingStatus.CLOSED}'",
+        (json.dumps(list(by_id)),),
     ):
         if status:
             by_id[task_id].findings_closed = count

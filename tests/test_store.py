@@ -360,3 +360,29 @@ def test_older_database_backed_up_then_upgraded(data_dir):
         assert bk.execute("SELECT title FROM tasks").fetchall() == [("旧版本任务",)]
     finally:
         bk.close()
+
+
+def test_a_migration_that_fails_half_way_changes_nothing(data_dir):
+    """Each migration is one transaction: a failure after its DDL leaves the old schema whole."""
+    from alembic import command
+
+    from fieldapp import migrations
+    from fieldapp.errors import MigrationFailed
+
+    data_dir.mkdir(parents=True)
+    db = data_dir / "fieldapp.db"
+    command.upgrade(migrations.alembic_config(db), "0001")
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(tasks)")]
+    # The upgrade's last step, stamping the new revision, is made to fail.
+    con.execute("CREATE TRIGGER fail_stamp BEFORE UPDATE ON alembic_version "
+                "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END")
+    con.commit()
+    con.close()
+    with pytest.raises(MigrationFailed) as err:
+        Store(data_dir)
+    assert "backups" in err.value.message("zh_CN")
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+    assert [r[1] for r in con.execute("PRAGMA table_info(tasks)")] == cols  # no import_key half-added
+    con.close()

@@ -370,10 +370,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: ANN001
         if not self.runner.idle():
             answer = QMessageBox.question(self, self.tr("Work in progress"), self.tr(
-                "FieldApp is still saving. Quit anyway? Unfinished work will not be saved."))
+                "FieldApp is still working. Quit anyway? The running action is cancelled and "
+                "nothing of it is saved; everything saved before stays."))
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+            self.runner.cancel_all()
         if self.remember_layout:
             self.settings.set("window/geometry", bytes(self.saveGeometry()))
             self.settings.set("window/splitter", bytes(self.splitter.saveState()))

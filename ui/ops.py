@@ -10,6 +10,7 @@ crash. Threads are never killed: Cancel sets an event the service checks.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -30,40 +31,44 @@ Work = Callable[[Callable[[int, int], None], threading.Event], Any]
 
 @dataclass
 class Op:
+    """One piece of work, as the GUI thread sees it. Only `key`, `fn` and `cancel` cross to
+    the worker; widgets stay here, so Qt objects are never released on the worker thread."""
+
+    key: int
     label: str
-    fn: Work
+    fn: Work | None
     on_success: Callable[[Any], None] | None
     on_failure: Callable[[BaseException], None] | None
     parent: QWidget | None
     cancel: threading.Event = field(default_factory=threading.Event)
     dialog: QProgressDialog | None = None
-    last_progress: float = 0.0
 
 
 class Runner(QObject):
     changed = Signal(object)        # Changes, on the GUI thread
     failed = Signal(object, object)  # (parent widget, exception or list of them) for the error dialogs
-    _finished = Signal(object, object, object)
-    _progressed = Signal(object, int, int)
+    _finished = Signal(int, object, object)
+    _progressed = Signal(int, int, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fieldapp-writer")
-        self._running: set[int] = set()
+        self._ops: dict[int, Op] = {}
+        self._keys = itertools.count(1)
         self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._progressed.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
 
     def idle(self) -> bool:
-        return not self._running
+        return not self._ops
 
     def run(self, label: str, fn: Work, *, on_success: Callable[[Any], None] | None = None,
             on_failure: Callable[[BaseException], None] | None = None,
             parent: QWidget | None = None, progress: bool = True) -> Op:
-        op = Op(label, fn, on_success, on_failure, parent)
+        op = Op(next(self._keys), label, fn, on_success, on_failure, parent)
         if progress:
             op.dialog = self._dialog(op)
-        self._running.add(id(op))
-        self._pool.submit(self._work, op)
+        self._ops[op.key] = op
+        self._pool.submit(self._work, op.key, fn, op.cancel)
         return op
 
     def _dialog(self, op: Op) -> QProgressDialog:
@@ -77,27 +82,32 @@ class Runner(QObject):
         dialog.setValue(0)
         return dialog
 
-    def _work(self, op: Op) -> None:
+    def _work(self, key: int, fn: Work, cancel: threading.Event) -> None:
+        last = 0.0
+
         def progress(done: int, total: int) -> None:
+            nonlocal last
             now = time.monotonic()
-            if done >= total or now - op.last_progress > 0.1:  # throttle to ~10 per second
-                op.last_progress = now
-                self._progressed.emit(op, done, total)
+            if (total and done >= total) or now - last > 0.1:  # ~10 signals a second at most
+                last = now
+                self._progressed.emit(key, done, total)
 
         try:
-            result = op.fn(progress, op.cancel)
+            result, error = fn(progress, cancel), None
         except BaseException as exc:  # noqa: BLE001 - delivered to the GUI thread, not swallowed
-            self._finished.emit(op, None, exc)
-        else:
-            self._finished.emit(op, result, None)
+            result, error = None, exc
+        del fn  # the GUI thread's Op still holds it: the last reference goes there
+        self._finished.emit(key, result, error)
 
-    def _on_progress(self, op: Op, done: int, total: int) -> None:
-        if op.dialog is not None and id(op) in self._running:
+    def _on_progress(self, key: int, done: int, total: int) -> None:
+        op = self._ops.get(key)
+        if op is not None and op.dialog is not None:
             op.dialog.setMaximum(max(total, 1))
             op.dialog.setValue(min(done, total))
 
-    def _on_finished(self, op: Op, result: Any, error: BaseException | None) -> None:
-        self._running.discard(id(op))
+    def _on_finished(self, key: int, result: Any, error: BaseException | None) -> None:
+        op = self._ops.pop(key)
+        op.fn = None
         if op.dialog is not None:
             op.dialog.reset()
             op.dialog.deleteLater()
@@ -121,5 +131,11 @@ class Runner(QObject):
             op.on_failure(error)
         self.failed.emit(op.parent, error)
 
+    def cancel_all(self) -> None:
+        """Ask every queued and running operation to stop; services roll back, nothing half-saved."""
+        for op in self._ops.values():
+            op.cancel.set()
+
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+        self.cancel_all()
+        self._pool.shutdown(wait=True, cancel_futures=True)

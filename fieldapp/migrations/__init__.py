@@ -13,7 +13,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from fieldapp.errors import DatabaseTooNew, NotADatabase
+from fieldapp.errors import DatabaseTooNew, MigrationFailed, NotADatabase
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,17 @@ def upgrade_to_head(db_path: Path, backup_dir: Path) -> None:
         raise DatabaseTooNew(revision=current)
     # Any existing content is copied first, also a database without a revision (it has tables
     # that the upgrade would write into): only a new or empty file goes unsaved.
+    saved: Path | None = None
     if current is not None or _has_tables(db_path):
         saved = backup(db_path, backup_dir, f"upgrade-from-{current or 'unversioned'}")
         log.info("backed up database to %s before upgrading from %s", saved, current)
     from alembic import command
 
-    command.upgrade(alembic_config(db_path), "head")
+    try:
+        command.upgrade(alembic_config(db_path), "head")
+    except Exception as exc:  # each migration is one transaction (env.py): nothing half-done stays
+        log.exception("upgrading %s from %s failed", db_path, current)
+        if saved is None:
+            raise
+        raise MigrationFailed(str(exc), backup=saved) from exc
     log.info("database at schema %s", HEAD)

@@ -1,7 +1,7 @@
 """Alembic environment: SQLite in batch mode, metadata from fieldapp.models."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 
 from fieldapp.models import Base
 
@@ -11,6 +11,17 @@ target_metadata = Base.metadata
 
 def run_migrations_online() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
+
+    # pysqlite runs DDL outside any transaction; take transactions over so that a migration
+    # interrupted half-way rolls back whole instead of leaving a half-changed schema.
+    @event.listens_for(engine, "connect")
+    def _autocommit_driver(dbapi_connection, _record):  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN")
+
     with engine.connect() as connection:
         context.configure(
             connection=connection, target_metadata=target_metadata, render_as_batch=True

@@ -14,7 +14,7 @@ from typing import Iterable
 from fieldapp.domain import FINDING_MOVES, CheckResult, FindingStatus, PhotoKind, Severity, TaskStatus
 from fieldapp.errors import FieldAppError, InvalidInput, NotFound, PhotoRejected, Text, TransitionRefused
 from fieldapp.models import Check, Finding, Photo, Task
-from fieldapp.photos import PhotoInfo
+from fieldapp.photos import PhotoInfo, size_refusal
 from fieldapp.services import Changes, Progress, check_cancel
 from fieldapp.store import Store
 
@@ -145,6 +145,10 @@ def _ingest(
     for i, path in enumerate(paths):
         check_cancel(cancel)
         try:
+            too_large = size_refusal(Path(path).stat().st_size, Path(path).name)
+            if too_large:  # said before reading: a 2 GB file must not fill memory
+                refused.append(too_large)
+                continue
             data = Path(path).read_bytes()
         except OSError as exc:
             refused.append(PhotoRejected(str(exc), name=Path(path).name,

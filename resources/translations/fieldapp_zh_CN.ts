@@ -383,8 +383,8 @@
         <translation>正在保存</translation>
     </message>
     <message>
-        <source>FieldApp is still saving. Quit anyway? Unfinished work will not be saved.</source>
-        <translation>FieldApp 仍在保存数据。确定要退出吗？未完成的操作不会被保存。</translation>
+        <source>FieldApp is still working. Quit anyway? The running action is cancelled and nothing of it is saved; everything saved before stays.</source>
+        <translation>FieldApp 仍在处理。确定要退出吗？正在进行的操作将被取消且不会保存；之前已保存的内容不受影响。</translation>
     </message>
 </context>
 <context>
