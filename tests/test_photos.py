@@ -266,3 +266,21 @@ def test_inspect_image_reports_facts(make_jpeg, tmp_path):
     Image.new("RGBA", (10, 10)).save(png, "PNG")
     info, _ = inspect_image(png.getvalue(), "a.png")
     assert info.mime == "image/png" and info.taken_at is None and info.latitude is None
+
+
+def test_phone_mpo_jpeg_is_accepted_as_jpeg(store, task_id, tmp_path):
+    """Phones write JPEGs with a second image inside (MPO); they are evidence like any JPEG."""
+    from PIL import Image
+
+    from fieldapp.services import findings
+
+    fid = next(iter(findings.record_finding(store, task_id, description="MPO").findings))
+    path = tmp_path / "phone.jpg"
+    Image.new("RGB", (80, 60), "green").save(path, "MPO", save_all=True,
+                                             append_images=[Image.new("RGB", (40, 30), "gray")])
+    with Image.open(path) as probe:
+        assert probe.format == "MPO"
+    ch = findings.add_photos(store, fid, [path])
+    assert len(ch.photos) == 1 and not ch.refused
+    with store.session() as s:
+        assert s.get(Photo, next(iter(ch.photos))).mime == "image/jpeg"

@@ -367,3 +367,24 @@ def test_closed_finding_takes_no_more_photos_and_bad_choices_are_invalid_input(s
     with pytest.raises(InvalidInput):
         findings.add_photos(store, open_fid, [photo], kind="panorama")
     assert counts(store) == before
+
+
+def test_search_finds_chinese_unit_names_also_in_escaped_json(store):
+    """Units are JSON arrays; rows written by older code hold them as \\uXXXX escapes."""
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    from fieldapp.task_list import TaskFilter, task_ids
+
+    (new,) = tasks.create_task(store, title="甲", responsible_units=["市住建局"]).tasks
+    (old,) = tasks.create_task(store, title="乙", responsible_units=["区林水局"]).tasks
+    con = sqlite3.connect(store.db_path)
+    con.execute("UPDATE tasks SET responsible_units = ? WHERE id = ?", (json.dumps(["区林水局"]), old))
+    con.commit()
+    con.close()
+    with closing(store.reader()) as r:
+        def found(q):
+            return len(task_ids(r, TaskFilter(search=q)))
+        assert found("住建") == 1 and found("林水") == 1
+        assert found("u5e02") == 0  # escapes are not text a person searches for
