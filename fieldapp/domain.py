@@ -19,6 +19,15 @@ class Labeled(StrEnum):
         return en if lang.startswith("en") else zh
 
     @classmethod
+    def label_of(cls, code: str, lang: str = "zh_CN") -> str:
+        """The label of a stored code; a code this build does not know (sent by a newer
+        platform or version) is shown as it is rather than breaking the view."""
+        try:
+            return cls(code).label(lang)
+        except ValueError:
+            return str(code)
+
+    @classmethod
     def from_label(cls, text: str) -> "Labeled":
         text = text.strip()
         for member in cls:

@@ -32,8 +32,8 @@ def _details(exc: BaseException) -> str:
 class ErrorBox(QMessageBox):
     """A message with a button that copies the technical details for IT.
 
-    Slots are methods, not lambdas: a lambda connected on a short-lived dialog made PySide
-    crash at exit ("shared QObject was deleted directly")."""
+    Slots are methods, not lambdas: the check dialog crashed at exit ("shared QObject was
+    deleted directly") until its lambda slot became a method."""
 
     def __init__(self, parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
                  details: str = "") -> None:
@@ -51,6 +51,10 @@ class ErrorBox(QMessageBox):
     def copy_details(self) -> None:
         QApplication.clipboard().setText(self.details)
 
+    def release(self) -> None:
+        _unparented.discard(self)
+        self.deleteLater()
+
 
 
 def show_error(parent: QWidget | None, exc: BaseException | list[FieldAppError]) -> QMessageBox:
@@ -65,8 +69,14 @@ def show_error(parent: QWidget | None, exc: BaseException | list[FieldAppError])
         box = ErrorBox(parent, QMessageBox.Icon.Critical, QCoreApplication.translate("ErrorDialog", "FieldApp: unexpected error"),
                    QCoreApplication.translate("ErrorDialog", "Something went wrong that FieldApp did not expect. "
                                               "Your saved data is safe. Please send the details to your IT staff."), _details(exc))
+    if parent is None:  # nothing else holds a parentless box: keep it until it closes
+        _unparented.add(box)
+        box.finished.connect(box.release)
     box.open()
     return box
+
+
+_unparented: set[QMessageBox] = set()
 
 
 def install_excepthook() -> None:

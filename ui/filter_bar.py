@@ -60,9 +60,12 @@ class FilterBar(QWidget):
 
     def set_choices(self, regions: list[tuple[str, str]], categories: list[str]) -> None:
         """Offer the counties (grouped under their cities) and categories the tasks use."""
+        before = self.current()
         self._regions = regions
         self._categories = list(dict.fromkeys([*CATEGORIES, *categories]))
         self.retranslate()
+        if self.current() != before:  # a chosen region or category is gone: say so to the table
+            self._emit()
 
     def retranslate(self) -> None:
         lang = current_lang()

@@ -178,9 +178,14 @@ class ImportDialog(QDialog):
         layout.addWidget(self.buttons)
         self.resize(1240, 720)
 
-        self.runner.run(self.tr("Reading %s") % self.path.name,
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._reading = self.runner.run(self.tr("Reading %s") % self.path.name,
                         lambda p, c: task_import.preview(store, self.path, progress=p, cancel=c),
                         on_success=self._set_preview, on_failure=lambda _e: self.reject(), parent=self)
+
+    def reject(self) -> None:
+        self._reading.cancel.set()  # a preview still reading must not hold up the writer queue
+        super().reject()
 
     # --- showing ---------------------------------------------------------------------------
     def _filter_rows(self) -> None:

@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
-            self.model.layoutChanged.emit()  # status labels are translated in data()
+            self.model.refresh_all()  # status labels are translated in data()
         super().changeEvent(event)
 
     # --- behaviour -------------------------------------------------------------------------
@@ -241,7 +241,6 @@ class MainWindow(QMainWindow):
     def on_changed(self, changes: Changes) -> None:
         if changes.tasks:
             self.model.refresh_tasks(changes.tasks)
-            self._load_choices()
             self._update_counts()
         if self.detail and self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
             self.detail.reload()
@@ -278,7 +277,7 @@ class MainWindow(QMainWindow):
             return
 
         def done(_summary: object) -> None:
-            self.refresh()
+            self.refresh()  # reloads the filter choices too
             if self.model.rowCount():
                 self.select_task(self.model.task_row(0).id)
 
@@ -305,6 +304,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _import_done(self) -> None:
+        self._load_choices()  # new regions and categories to filter by
         self.statusBar().showMessage(self.sender().result_text(), 30000)
 
     def _save_path(self, title: str, name: str) -> Path | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -55,7 +54,7 @@ class PhotoStrip(QListWidget):
             except Exception:  # a missing or damaged file must not hide the others
                 icon = QIcon()
             when = p.taken_at.strftime("%m-%d %H:%M") if p.taken_at else ""
-            item = QListWidgetItem(icon, f"{PhotoKind(p.kind).label(lang)} {when}".strip())
+            item = QListWidgetItem(icon, f"{PhotoKind.label_of(p.kind, lang)} {when}".strip())
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setToolTip(p.original_name)
             self.addItem(item)
@@ -88,6 +87,9 @@ class PhotoStrip(QListWidget):
             self.files_dropped.emit(files)
 
 
+VIEW_MAX = QSize(2000, 1500)  # larger than any screen area the viewer gets; decoding more is waste
+
+
 class PhotoViewer(QDialog):
     """One photo large (EXIF orientation applied), with its time, GPS and origin."""
 
@@ -97,6 +99,9 @@ class PhotoViewer(QDialog):
         self.setWindowTitle(self.tr("Photo — %s") % photo.original_name)
         reader = QImageReader(str(photo_store.path(photo.sha256)))
         reader.setAutoTransform(True)  # EXIF orientation, without touching the original
+        full = reader.size()
+        if full.isValid() and (full.width() > VIEW_MAX.width() or full.height() > VIEW_MAX.height()):
+            reader.setScaledSize(full.scaled(VIEW_MAX, Qt.AspectRatioMode.KeepAspectRatio))  # decode small
         image = reader.read()
         self._pixmap: QPixmap | None = None
         self.image_label = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
@@ -113,7 +118,7 @@ class PhotoViewer(QDialog):
         self.gps_value = QLabel(f"{photo.latitude:.6f}, {photo.longitude:.6f}" if photo.latitude is not None else none)
         form.addRow(self.tr("Taken at (EXIF)"), self.time_value)
         form.addRow(self.tr("GPS (EXIF)"), self.gps_value)
-        form.addRow(self.tr("Kind"), QLabel(PhotoKind(photo.kind).label(lang)))
+        form.addRow(self.tr("Kind"), QLabel(PhotoKind.label_of(photo.kind, lang)))
         form.addRow(self.tr("Size"), QLabel(f"{photo.width} × {photo.height} · {photo.size / 1024:.0f} KB"))
         form.addRow(self.tr("File"), QLabel(photo.original_name))
         sha = QLabel(photo.sha256)

@@ -10,8 +10,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
-    QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from fieldapp.domain import (
@@ -217,7 +216,7 @@ class TaskDetail(QWidget):
         self._task = task
         lang = current_lang()
         self.title.setText(task.title)
-        status = TaskStatus(task.status).label(lang)
+        status = TaskStatus.label_of(task.status, lang)
         self.subtitle.setText(" · ".join(x for x in (task.code or "", category_label(task.category, lang), status) if x))
         today = dt.date.today()
         if task.deadline_kind == DeadlineKind.DATE and task.deadline:
@@ -225,7 +224,7 @@ class TaskDetail(QWidget):
             if is_overdue(task.deadline, task.status == TaskStatus.COMPLETED, today):
                 deadline += "  " + self.tr("(overdue)")
         else:
-            deadline = task.deadline_text or DeadlineKind(task.deadline_kind).label(lang)
+            deadline = task.deadline_text or DeadlineKind.label_of(task.deadline_kind, lang)
         values = {
             "responsible": "、".join(task.responsible_units), "lead": task.lead_unit,
             "cooperating": "、".join(task.cooperating_units),
@@ -246,13 +245,11 @@ class TaskDetail(QWidget):
             if is_overdue(f.due_date, f.status == FindingStatus.CLOSED, today):
                 due += " " + self.tr("(overdue)")
             n_photos = len(f.photos) + sum(len(c.photos) for c in f.checks)
-            rows.append([_item(f.description, f.id), _item(Severity(f.severity).label(lang)),
-                         _item(FindingStatus(f.status).label(lang)), _item(f.responsible_unit),
+            rows.append([_item(f.description, f.id), _item(Severity.label_of(f.severity, lang)),
+                         _item(FindingStatus.label_of(f.status, lang)), _item(f.responsible_unit),
                          _item(due), _item(str(n_photos))])
-        self.findings.blockSignals(True)
         _fill(self.findings, rows)
         self.findings.setColumnWidth(0, min(self.findings.columnWidth(0), 360))
-        self.findings.blockSignals(False)
         self.tabs.setTabText(0, self.tr("Findings (%d)") % len(task.findings))
         self.tabs.setTabText(1, self.tr("Visits (%d)") % len(task.visits))
         ids = [f.id for f in task.findings]
@@ -266,7 +263,9 @@ class TaskDetail(QWidget):
         if self.finding_id not in ids:
             self.finding_id = ids[0] if ids else None
         if self.finding_id:
+            self.findings.blockSignals(True)  # one _show_finding below, not a second one here
             self.findings.selectRow(ids.index(self.finding_id))
+            self.findings.blockSignals(False)
         self._show_finding()
 
     def _finding(self) -> Finding | None:
@@ -286,17 +285,16 @@ class TaskDetail(QWidget):
         if f is None:
             return
         lang = current_lang()
-        status = FindingStatus(f.status)
-        self.finding_box.setTitle(self.tr("Finding · %s") % status.label(lang))
+        self.finding_box.setTitle(self.tr("Finding · %s") % FindingStatus.label_of(f.status, lang))
         parts = [f"<b>{_esc(f.description)}</b>"]
         if f.requirement:
             parts.append(self.tr("Requirement: %s") % _esc(f.requirement))
-        meta = [category_label(f.category, lang), Severity(f.severity).label(lang), f.responsible_unit]
+        meta = [category_label(f.category, lang), Severity.label_of(f.severity, lang), f.responsible_unit]
         if f.due_date:
             meta.append(self.tr("rectify by %s") % f.due_date.isoformat())
         parts.append(" · ".join(_esc(m) for m in meta if m))
         self.finding_text.setText("<br>".join(parts))
-        step = NEXT_STEP.get(status)
+        step = NEXT_STEP.get(f.status)
         for name, button in (("start", self.start_button), ("submit", self.submit_button), ("check", self.check_button)):
             button.setDefault(name == step)
             font = button.font()
@@ -308,7 +306,7 @@ class TaskDetail(QWidget):
         if self.photos.count() > shown > 0:
             self.photos.scrollToBottom()  # the new ones
         _fill(self.checks, [[
-            _item(c.checked_at.strftime("%Y-%m-%d %H:%M")), _item(CheckResult(c.result).label(lang)),
+            _item(c.checked_at.strftime("%Y-%m-%d %H:%M")), _item(CheckResult.label_of(c.result, lang)),
             _item(c.inspector), _item(str(len(c.photos))), _item(c.note),
         ] for c in f.checks])
 
@@ -319,9 +317,8 @@ class TaskDetail(QWidget):
     def record_visit(self) -> None:
         if not self._task:
             return
-        dialog = VisitDialog(self, place=self._task.address or self._task.region_name)
-        if dialog.exec():
-            values, task_id = dialog.values(), self.task_id
+        values, task_id = _ask(VisitDialog(self, place=self._task.address or self._task.region_name)), self.task_id
+        if values is not None:
             self._run(self.tr("Recording visit"), lambda _p, _c: visit_service.record_visit(self.store, task_id, **values))
 
     def _refused(self, refusal: Exception | None) -> bool:
@@ -335,10 +332,11 @@ class TaskDetail(QWidget):
         if not self._task or self._refused(finding_service.finding_refusal(self._task)):
             return
         units = [*self._task.responsible_units, self._task.lead_unit, *self._task.cooperating_units]
-        dialog = FindingDialog([u for u in units if u], self._task.category, self)
-        if dialog.exec():
-            values, task_id = dialog.values(), self.task_id
-            visit_id = self._task.visits[-1].id if self._task.visits else None
+        values, task_id = _ask(FindingDialog([u for u in units if u], self._task.category, self)), self.task_id
+        if values is not None:
+            # A finding belongs to today's visit, if there is one; an old visit is not its source.
+            today = [v for v in self._task.visits if v.visited_at.date() == dt.date.today()]
+            visit_id = today[-1].id if today else None
             self._run(self.tr("Recording finding"),
                       lambda _p, _c: finding_service.record_finding(self.store, task_id, visit_id=visit_id, **values))
 
@@ -366,9 +364,8 @@ class TaskDetail(QWidget):
         finding, finding_id = self._finding(), self.finding_id
         if finding is None or finding_id is None or self._refused(finding_service.check_refusal(finding)):
             return
-        dialog = CheckDialog(self, evidence=finding_service.fresh_after_photos(finding))
-        if dialog.exec():
-            values = dialog.values()
+        values = _ask(CheckDialog(self, evidence=finding_service.fresh_after_photos(finding)))
+        if values is not None:
             self.runner.run(self.tr("Recording check"), lambda p, c: finding_service.record_check(
                 self.store, finding_id, progress=p, cancel=c, **values), parent=self.window())
 
@@ -392,6 +389,13 @@ class TaskDetail(QWidget):
         viewer = PhotoViewer(photo, self.store.photos, self)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.open()
+
+
+def _ask(dialog: Any) -> dict[str, Any] | None:  # one of ui.record_dialogs' forms
+    """Run a form; its values if accepted. The dialog is gone afterwards either way."""
+    values = dialog.values() if dialog.exec() else None
+    dialog.deleteLater()
+    return values
 
 
 def _esc(text: str) -> str:

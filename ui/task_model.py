@@ -68,6 +68,7 @@ class TaskTableModel(QAbstractTableModel):
 
     def refresh_tasks(self, task_uuids: set[str]) -> None:
         """Rows of these tasks changed: reload their pages, keep everything else."""
+        self.today = dt.date.today()
         ids = task_ids(self._con, self._filter, *self._sort)
         if ids != self._ids:
             self.layoutAboutToBeChanged.emit()
@@ -89,6 +90,12 @@ class TaskTableModel(QAbstractTableModel):
                 first = page * PAGE
                 last = min(first + PAGE, len(self._ids)) - 1
                 self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
+
+    def refresh_all(self) -> None:
+        """Every cell may read differently (language, date): repaint, keep rows and selection."""
+        self.today = dt.date.today()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
     def _row(self, row: int) -> TaskRow | None:
         page = row // PAGE
@@ -167,7 +174,7 @@ class TaskTableModel(QAbstractTableModel):
                 return r.deadline.isoformat()
             return r.deadline_text or ("" if r.deadline_kind == "none" else self.tr("Open-ended"))
         if col == "status":
-            return TaskStatus(r.status).label(lang)
+            return TaskStatus.label_of(r.status, lang)
         if col == "open":
             return str(r.findings_open) if r.findings_open else ""
         if col == "closed":
