@@ -11,7 +11,7 @@ from typing import Callable
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
 from fieldapp.domain import FindingStatus, TaskStatus
 from fieldapp.models import Check, Finding, Photo, Task, Visit
@@ -425,3 +425,24 @@ def test_visit_with_coordinates_out_of_range_stays_open_with_the_reason(qtbot, s
     window.detail.visit_button.click()
     assert seen["visible"] and "-90" in seen["error"]
     assert window.detail.visits.rowCount() == 0
+
+
+def test_first_start_asks_the_inspectors_name_and_records_carry_it(qtbot, store, window):
+    ids = seed_tasks(store)
+    window.refresh()
+
+    def fill(d):
+        assert "姓名" in d.findChild(QLabel, "settingsIntro").text()
+        d.inspector.setText("王督查")
+        d.accept()
+    fill_dialog_then(qtbot, fill)
+    window.ask_name()
+    assert window.store.author == "王督查"
+    window.ask_name()  # asked once: a name is there now, nothing opens
+    assert QApplication.activeModalWidget() is None
+    from fieldapp.services.visits import record_visit
+
+    visit_id = next(iter(record_visit(window.store, ids["DC-01"], visited_at=dt.datetime.now(), place="现场").visits))
+    with store.session() as s:
+        v = s.get(Visit, visit_id)
+        assert v.author == "王督查" and v.inspector == "王督查"

@@ -60,6 +60,8 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
         window.attach_store(Store(datadir, author=settings.get("inspector_name")))
         if os.environ.get("FIELDAPP_EXIT_AFTER_PAINT") == "ready":  # bench/startup.py
             os._exit(0)
+        if screenshot is None:
+            QTimer.singleShot(0, window.ask_name)
 
     try:
         if screenshot is not None:

@@ -256,9 +256,18 @@ class MainWindow(QMainWindow):
         if current:
             self.select_task(current)
 
-    def edit_settings(self) -> None:
-        dialog = SettingsDialog(i18n.current_lang(), self.settings.get("inspector_name"), self)
-        if not dialog.exec():
+    def ask_name(self) -> None:
+        """First start: whoever records visits and checks is their author; ask who that is."""
+        if not self.settings.get("inspector_name"):
+            self.edit_settings(intro=self.tr(
+                "Welcome to FieldApp. Please enter your name: it is recorded as the author of the "
+                "visits, findings and checks you record. You can change it later under Settings."))
+
+    def edit_settings(self, _checked: bool = False, intro: str = "") -> None:
+        dialog = SettingsDialog(i18n.current_lang(), self.settings.get("inspector_name"), self, intro=intro)
+        accepted = dialog.exec()
+        dialog.deleteLater()
+        if not accepted:
             return
         name = dialog.inspector.text().strip()
         self.settings.set("inspector_name", name)

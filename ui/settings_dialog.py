@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from ui.i18n import LANGUAGES
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, language: str, inspector: str, parent: QWidget | None = None) -> None:
+    def __init__(self, language: str, inspector: str, parent: QWidget | None = None, intro: str = "") -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle(self.tr("Settings"))
@@ -22,6 +22,9 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
+        if intro:
+            note = QLabel(intro, wordWrap=True, objectName="settingsIntro")
+            form.addRow(note)
         form.addRow(self.tr("Language"), self.language)
         form.addRow(self.tr("Inspector name"), self.inspector)
         form.addRow(buttons)

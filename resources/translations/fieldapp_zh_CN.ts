@@ -323,6 +323,10 @@
         <translation>数据目录：%s</translation>
     </message>
     <message>
+        <source>Welcome to FieldApp. Please enter your name: it is recorded as the author of the visits, findings and checks you record. You can change it later under Settings.</source>
+        <translation>欢迎使用 FieldApp。请填写您的姓名：它将作为您记录的实地督查、发现问题和整改核查的填报人。以后可在“设置”中修改。</translation>
+    </message>
+    <message>
         <source>Loading demo data</source>
         <translation>正在载入演示数据</translation>
     </message>
