@@ -80,6 +80,9 @@ class Task(Record, Base):
     visits: Mapped[list["Visit"]] = relationship(back_populates="task", order_by="Visit.visited_at")
     findings: Mapped[list["Finding"]] = relationship(back_populates="task", order_by="Finding.created_at")
 
+    # Covers the table's counts per status and overdue (fieldapp.task_list) without the rows.
+    __table_args__ = (Index("ix_tasks_status_deadline", "status", "deadline_kind", "deadline"),)
+
 
 class Visit(Record, Base):
     __tablename__ = "visits"

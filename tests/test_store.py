@@ -386,3 +386,14 @@ def test_a_migration_that_fails_half_way_changes_nothing(data_dir):
     assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
     assert [r[1] for r in con.execute("PRAGMA table_info(tasks)")] == cols  # no import_key half-added
     con.close()
+
+
+def test_migrations_build_exactly_the_schema_the_models_declare(store):
+    """A model change without its migration (or the reverse) shows up here, not on a user's disk."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from fieldapp.models import Base
+
+    with store.engine.connect() as con:
+        assert compare_metadata(MigrationContext.configure(con), Base.metadata) == []
