@@ -82,6 +82,7 @@ class WorkbookData:
     size: int
     sha256: str
     sheets: list[SheetData]
+    reader_peak_mib: float | None = None  # the child's peak resident memory, where the OS tells
 
     @property
     def name(self) -> str:
@@ -300,6 +301,7 @@ def read_workbook(
                 error = msg
             elif kind == "done":
                 done = True
+                result.reader_peak_mib = msg.get("peak_mib")
         try:
             proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

@@ -349,6 +349,19 @@ def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, 
           "hidden_cols": scan.get("hidden_cols", []), "errors": scan.get("errors", {})})
 
 
+def _peak_mib() -> float | None:
+    """This process's peak resident memory since exec (VmHWM; ru_maxrss would include the
+    parent's memory at fork)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def main() -> int:
     try:
         req = json.loads(sys.stdin.readline())
@@ -361,7 +374,7 @@ def main() -> int:
             read_csv(req["path"], req)
         else:
             read_book(req["path"], req)
-        emit({"t": "done"})
+        emit({"t": "done", "peak_mib": _peak_mib()})
         sys.stdout.flush()
         return 0
     except Refused as exc:

@@ -151,6 +151,7 @@ class ImportPreview:
     store_seq: int = -1  # the change log's last entry when compared: apply re-compares only if it moved
     options: tuple[str | None, dict[str, int | None] | None] | None = None  # (sheet, mapping) of `preview`
     from_memo: bool = False  # the reading of an identical file imported before was reused
+    reader_peak_mib: float | None = None  # the reading child's peak memory, where the OS tells
 
     @property
     def file_name(self) -> str:
@@ -293,6 +294,7 @@ def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int
                                      file_name=path.name)
         check_cancel(cancel)
     p = _build(store, book, parsed, progress=progress, cancel=cancel, known=known[0] if known else None)
+    p.reader_peak_mib = book.reader_peak_mib
     if not keep_cells and sum(len(s.rows) for s in book.sheets) > KEEP_CELLS:
         p.workbook, p.parsed = None, {}
     return p
@@ -834,7 +836,7 @@ def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, i
         memo_file = _memo_path(store, sha, sheet, mapping)
         if not memo_file.exists():
             return None
-        memo = json.loads(memo_file.read_text(encoding="utf-8"))
+        memo = json.loads(memo_file.read_bytes())
         with store.session() as session:
             if memo.get("version") != MEMO_VERSION or memo.get("sha256") != sha or memo["log_seq"] != _log_seq(session):
                 return None
