@@ -103,26 +103,36 @@ def test_table_sort_filter_counts_and_overdue(qtbot, store, window):
     assert column(window, "deadline")[-1] == "长期坚持"
     assert "逾期" in window.model.headerData(COLUMNS.index("overdue"), Qt.Orientation.Horizontal)
 
-    window.table.sortByColumn(COLUMNS.index("code"), Qt.SortOrder.DescendingOrder)
+    def settled(action) -> None:
+        """Filters and sorts answer from a reader thread: act, then wait for the answer."""
+        with qtbot.waitSignal(window.model.loaded, timeout=10000):
+            action()
+
+    settled(lambda: window.table.sortByColumn(COLUMNS.index("code"), Qt.SortOrder.DescendingOrder))
     assert column(window, "code") == ["DC-05", "DC-04", "DC-03", "DC-02", "DC-01"]
 
     bar = window.filter_bar
-    bar.category.setCurrentIndex(bar.category.findData("民生实事"))
+    settled(lambda: bar.category.setCurrentIndex(bar.category.findData("民生实事")))
     assert sorted(column(window, "code")) == ["DC-02", "DC-04"]
-    bar.overdue.setChecked(True)
+    settled(lambda: bar.overdue.setChecked(True))
     assert column(window, "code") == ["DC-04"]
     assert "1" in bar.counts.text() and "逾期" in bar.counts.text()
-    bar.overdue.setChecked(False)
-    bar.category.setCurrentIndex(0)
-    bar.region.setCurrentIndex(bar.region.findData("330106"))
+    settled(lambda: bar.overdue.setChecked(False))
+    settled(lambda: bar.category.setCurrentIndex(0))
+    settled(lambda: bar.region.setCurrentIndex(bar.region.findData("330106")))
     assert sorted(column(window, "code")) == ["DC-01", "DC-03"]
-    bar.region.setCurrentIndex(0)
-    bar.status.setCurrentIndex(bar.status.findData(TaskStatus.COMPLETED.value))
+    settled(lambda: bar.region.setCurrentIndex(bar.region.findData("330100")))  # the city: all its counties
+    assert sorted(column(window, "code")) == ["DC-01", "DC-02", "DC-03", "DC-05"]
+    settled(lambda: bar.region.setCurrentIndex(0))
+    settled(lambda: bar.status.setCurrentIndex(bar.status.findData(TaskStatus.COMPLETED.value)))
     assert window.model.rowCount() == 0
-    bar.status.setCurrentIndex(0)
-    bar.search.setText("电梯")
-    qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=3000)
+    assert "没有符合" in bar.counts.text() and bar.clear.isVisible()
+    settled(bar.clear.click)
+    assert window.model.rowCount() == 5 and not bar.clear.isVisible()
+    settled(lambda: bar.search.setText("电梯"))
     assert column(window, "code") == ["DC-02"]
+    settled(lambda: bar.search.setText("鄞州区住建局"))  # a responsible unit
+    assert column(window, "code") == ["DC-04"]
 
 
 def _open(qtbot, window, task_id) -> None:

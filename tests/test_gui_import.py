@@ -108,7 +108,8 @@ def test_export_the_filtered_ledger_and_the_template(qtbot, store, window, tmp_p
     make_demo(store, tasks=40, seed=7)
     window.refresh()
     bar = window.filter_bar
-    bar.overdue.setChecked(True)
+    with qtbot.waitSignal(window.model.loaded, timeout=10000):  # filters answer from a reader thread
+        bar.overdue.setChecked(True)
     shown = window.model.rowCount()
     assert 0 < shown < 40
     out = tmp_path / "台账.xlsx"

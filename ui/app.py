@@ -98,6 +98,7 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
         return app.exec()
     finally:
         window.runner.shutdown()
+        window.model.query.shutdown()
         window.reader.close()
         if window.store is not None:
             window.store.close()

@@ -181,7 +181,8 @@ class ImportDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._reading = self.runner.run(self.tr("Reading %s") % self.path.name,
                         lambda p, c: task_import.preview(store, self.path, progress=p, cancel=c),
-                        on_success=self._set_preview, on_failure=lambda _e: self.reject(), parent=self)
+                        on_success=self._set_preview, on_failure=lambda _e: self.reject(),
+                        parent=parent)  # a refusal outlives this dialog, which closes on it
 
     def reject(self) -> None:
         self._reading.cancel.set()  # a preview still reading must not hold up the writer queue

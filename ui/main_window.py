@@ -50,7 +50,9 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(show_error)
 
         self.filter_bar = FilterBar()
-        self.model = TaskTableModel(self.reader, self)
+        self.model = TaskTableModel(self.reader, self.datadir.reader, self)
+        self.model.loaded.connect(self._on_loaded)
+        self._reselect: str | None = None
         self.table = QTableView(objectName="taskTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -209,14 +211,20 @@ class MainWindow(QMainWindow):
         return row.id if row else None
 
     def apply_filter(self, flt) -> None:  # noqa: ANN001
-        current = self._current_task()
-        self.model.set_filter(flt)
-        self._update_counts()
-        if not (current and self.select_task(current)) and self.detail is not None:
+        self._reselect = self._current_task()
+        self.filter_bar.counts.setText(self.tr("Searching…"))
+        self.model.set_filter(flt)  # answers on `loaded`
+
+    def _on_loaded(self, counts) -> None:  # noqa: ANN001 - TaskCounts
+        self._show_counts(counts)
+        reselect, self._reselect = self._reselect, None
+        if reselect is not None and not self.select_task(reselect) and self.detail is not None:
             self.detail.show_task(None)  # the open task is filtered out: don't keep showing it
 
     def _update_counts(self) -> None:
-        counts = task_counts(self.reader, self.model.filter)
+        self._show_counts(task_counts(self.reader, self.model.filter))
+
+    def _show_counts(self, counts) -> None:  # noqa: ANN001 - TaskCounts
         self.filter_bar.show_counts(counts, self.model.rowCount())
         empty = counts.total == 0 and self.model.filter == TaskFilter()
         self.pages.setCurrentWidget(self.welcome if empty else self.table)
@@ -240,8 +248,7 @@ class MainWindow(QMainWindow):
 
     def on_changed(self, changes: Changes) -> None:
         if changes.tasks:
-            self.model.refresh_tasks(changes.tasks)
-            self._update_counts()
+            self.model.refresh_tasks(changes.tasks)  # counts follow on `loaded`
         if self.detail and self.detail.task_id and (self.detail.task_id in changes.tasks or changes.findings):
             self.detail.reload()
 

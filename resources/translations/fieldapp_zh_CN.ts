@@ -319,6 +319,10 @@
         <translation>正在加载…</translation>
     </message>
     <message>
+        <source>Searching…</source>
+        <translation>正在查找…</translation>
+    </message>
+    <message>
         <source>Data folder: %s</source>
         <translation>数据目录：%s</translation>
     </message>
