@@ -65,8 +65,8 @@ class MainWindow(QMainWindow):
         header.setSortIndicator(COLUMNS.index("deadline"), Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)  # sorts by the indicator: the model's one load
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        widths = {"code": 118, "title": 250, "category": 90, "responsible": 150, "region": 96,
-                  "deadline": 86, "status": 56, "open": 50, "closed": 50, "overdue": 42}
+        widths = {"code": 116, "title": 210, "category": 88, "responsible": 128, "region": 88,
+                  "deadline": 82, "status": 52, "open": 46, "closed": 46, "overdue": 40}
         for i, key in enumerate(COLUMNS):
             self.table.setColumnWidth(i, widths[key])
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         if settings.get("window/splitter"):
             self.splitter.restoreState(settings.get("window/splitter"))
         else:
-            self.splitter.setSizes([960, 480])
+            self.splitter.setSizes([950, 490])
         if not isinstance(source, DataDir):
             self.attach_store(source)
 

@@ -132,10 +132,12 @@ class TaskDetail(QWidget):
         box_layout.addWidget(self.photos, 3)
         box_layout.addWidget(self.checks, 2)
 
+        self.findings.setMinimumHeight(130)  # four findings in view
         findings_page = QSplitter(Qt.Orientation.Vertical)
         findings_page.addWidget(self.findings)
         findings_page.addWidget(self.finding_box)
-        findings_page.setStretchFactor(1, 2)
+        findings_page.setStretchFactor(0, 1)
+        findings_page.setStretchFactor(1, 3)
         self.tabs = QTabWidget(objectName="detailTabs")
         self.tabs.addTab(findings_page, "")
         self.tabs.addTab(self.visits, "")
