@@ -635,7 +635,7 @@ class _Writer:
         dialect = self.conn.dialect
         self.dumps = getattr(dialect, "_json_serializer", None) or json.dumps
         # Seven indexes on tasks, three on the log: keep their pages in memory while writing.
-        self.conn.exec_driver_sql("PRAGMA cache_size = -32768")
+        self.conn.exec_driver_sql("PRAGMA cache_size = -65536")
         head = session.info.get("chain_head")
         if head is None:
             row = self.conn.exec_driver_sql("SELECT hash FROM change_log ORDER BY seq DESC LIMIT 1").first()
@@ -809,14 +809,20 @@ def _memo_save(store: Store, preview: ImportPreview, result: ImportResult) -> No
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        with open(tmp, "w", encoding="utf-8") as fh:  # row by row: no second copy of the import in memory
+        with open(tmp, "w", encoding="utf-8") as fh:  # a batch at a time: no second copy of the import in memory
             fh.write(dumps(head)[:-1] + ',"rows":[')
-            for i, r in enumerate(result.rows):
+            batch: list[list[Any]] = []
+            first = True
+            for r in result.rows:
                 status = UNCHANGED if r.is_record else r.status  # the store now holds what the file says
                 rest = {f: v for f, v in r.effective.items() if f not in r.values and f in DEFAULTS} if r.is_record else {}
-                fh.write(("," if i else "") + dumps([
-                    r.sheet, r.row, status, _text_json(r.reason), _values_json(r.values), _values_json(rest),
-                    [[w.zh, w.en] for w in r.warnings], r.task_id, r.key, r.record_id]))
+                batch.append([r.sheet, r.row, status, _text_json(r.reason), _values_json(r.values), _values_json(rest),
+                              [[w.zh, w.en] for w in r.warnings], r.task_id, r.key, r.record_id])
+                if len(batch) == 2000:
+                    fh.write(("" if first else ",") + dumps(batch)[1:-1])
+                    batch, first = [], False
+            if batch:
+                fh.write(("" if first else ",") + dumps(batch)[1:-1])
             fh.write("]}")
         os.replace(tmp, path)
         for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
