@@ -37,7 +37,7 @@ from fieldapp.excel.errors import (
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv")
+FORMATS = ("xlsx", "xlsm", "xlsb", "xls", "ods", "csv")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
@@ -155,9 +155,9 @@ def _sniff_zip(path: Path, ext: str, limits: Limits) -> str:
             f"{total // 1048576} MB unzipped, the limit is {limits.max_unzipped_mib} MB"))
     if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
         return "ods"
-    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-        if "xl/workbook.bin" in names:
-            raise NotASpreadsheet("xlsb", name=name)
+    if "xl/workbook.bin" in names:
+        return "xlsb"  # Excel's binary workbook: calamine reads it too
+    if "xl/workbook.xml" in names:
         macro = "xl/vbaProject.bin" in names or ext == "xlsm"
         return "xlsm" if macro else "xlsx"
     if "[Content_Types].xml" in names and not any(n.startswith("xl/") for n in names):

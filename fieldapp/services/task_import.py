@@ -848,6 +848,8 @@ def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, i
                 return None
         rows = []
         for sheet_name, row, status, reason, values, rest, warnings, task_id, key, record_id in memo["rows"]:
+            if status not in (UNCHANGED, SKIPPED, ERROR):  # a memo only ever says "as stored"
+                return None
             r = RowResult(sheet=sheet_name, row=row, status=status, reason=_text_of(reason), values=_values_of(values),
                           warnings=[Text(zh, en) for zh, en in warnings], task_id=task_id, key=key,
                           record_id=record_id)
