@@ -137,14 +137,38 @@ def _ods_cell(v: object) -> str:
     return f'<table:table-cell office:value-type="string">{paras}</table:table-cell>'
 
 
-def write_ods(path: Path, sheets: dict[str, list[list[object]]] | None = None) -> Path:
-    """An OpenDocument spreadsheet: a zip whose first member is the uncompressed mimetype."""
+def write_ods(path: Path, sheets: dict[str, list[list[object]]] | None = None, *,
+              spans: dict[tuple[int, int], tuple[int, int]] | None = None, hidden_rows: set[int] = frozenset(),
+              hidden_cols: set[int] = frozenset()) -> Path:
+    """An OpenDocument spreadsheet: a zip whose first member is the uncompressed mimetype.
+    `spans`: (row, col) → (rows, cols) merged from that cell (0-based, first sheet);
+    `hidden_rows` / `hidden_cols`: 0-based, collapsed."""
     sheets = sheets or {"任务清单": PLAIN_ROWS}
+    spans = spans or {}
+    covered = {(r + i, c + j) for (r, c), (rs, cs) in spans.items() for i in range(rs) for j in range(cs)} - set(spans)
     tables = []
-    for name, rows in sheets.items():
-        body = "".join("<table:table-row>" + ("".join(_ods_cell(v) for v in r) or "<table:table-cell/>")
-                       + "</table:table-row>" for r in rows)
-        tables.append(f'<table:table table:name="{escape(name)}">{body}</table:table>')
+    for n, (name, rows) in enumerate(sheets.items()):
+        width = max((len(r) for r in rows), default=1)
+        cols = "".join('<table:table-column table:visibility="collapse"/>' if (n == 0 and c in hidden_cols)
+                       else "<table:table-column/>" for c in range(width))
+        body = []
+        for i, r in enumerate(rows):
+            cells = []
+            for j in range(max(len(r), 1)):
+                v = r[j] if j < len(r) else None
+                if n == 0 and (i, j) in covered:
+                    cells.append("<table:covered-table-cell/>")
+                    continue
+                cell = _ods_cell(v)
+                if n == 0 and (i, j) in spans:
+                    rs, cs = spans[(i, j)]
+                    cell = cell.replace("<table:table-cell",
+                                        f'<table:table-cell table:number-rows-spanned="{rs}" '
+                                        f'table:number-columns-spanned="{cs}"', 1)
+                cells.append(cell)
+            hidden = ' table:visibility="collapse"' if n == 0 and i in hidden_rows else ""
+            body.append(f"<table:table-row{hidden}>" + "".join(cells) + "</table:table-row>")
+        tables.append(f'<table:table table:name="{escape(name)}">{cols}{"".join(body)}</table:table>')
     content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} office:version="1.2">'
                f"<office:body><office:spreadsheet>{''.join(tables)}</office:spreadsheet></office:body>"
                "</office:document-content>")

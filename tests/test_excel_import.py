@@ -337,3 +337,26 @@ def test_a_sheet_without_a_recognisable_header_can_be_mapped_by_hand(store, tmp_
     assert [r.values["title"] for r in p.records] == ["修路", "种树"]
     assert p.records[0].values["deadline"] == dt.date(2024, 12, 31)
     assert p.sheets[0].header_rows == (1,)
+
+
+def test_merged_cells_and_hidden_rows_of_an_ods_file(store, tmp_path):
+    rows = [
+        ["2024年任务清单"],
+        ["序号", "督查事项", "责任单位", None, "完成时限", "内部"],
+        [None, None, "牵头单位", "配合单位", None, None],
+        [1, "推进老旧小区改造", "市住建局", "市财政局", "6月底前", "x"],
+        [2, "加快河道整治", None, "市环保局", "2024年底", ""],
+        [3, "隐藏的任务", "市城管局", "", "长期坚持", ""],
+    ]
+    spans = {(0, 0): (1, 6), (1, 0): (2, 1), (1, 1): (2, 1), (1, 2): (1, 2), (1, 4): (2, 1), (3, 2): (2, 1)}
+    path = write_ods(tmp_path / "合并.ods", {"任务": rows}, spans=spans, hidden_rows={5}, hidden_cols={5})
+    p = ti.preview(store, path)
+    s = p.sheets[0]
+    assert s.header_rows == (2, 3) and s.year == 2024
+    assert s.mapping["lead_unit"] == 2 and s.mapping["cooperating_units"] == 3
+    assert s.columns[5].hidden
+    recs = records_by_code(p)
+    assert recs["推进老旧小区改造"].values["deadline"] == dt.date(2024, 6, 30)
+    assert recs["加快河道整治"].values["lead_unit"] == "市住建局"  # merged down
+    assert any("hidden" in w("en") for w in recs["隐藏的任务"].warnings)
+    assert not any(r.warnings for r in (recs["推进老旧小区改造"], recs["加快河道整治"]))

@@ -211,6 +211,59 @@ def _precheck_xlsx_sheet(zf: zipfile.ZipFile, part: str, name: str, req: dict[st
             raise Refused("too_many_cells", f"{name}: dimension says {rows} x {cols}")
 
 
+# ---------------------------------------------------------------- ods content.xml scan
+
+_T = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def scan_ods(path: str, max_bytes: int, max_rows: int) -> dict[str, dict[str, Any]]:
+    """Per sheet of an .ods: merged ranges, hidden (collapsed or filtered) rows and columns."""
+    import xml.etree.ElementTree as ET
+
+    out: dict[str, dict[str, Any]] = {}
+    with zipfile.ZipFile(path) as zf:
+        if zf.getinfo("content.xml").file_size > max_bytes:
+            return out
+        with zf.open("content.xml") as fh:
+            sheet = None
+            row = col = 0
+            for event, el in ET.iterparse(fh, events=("start", "end")):
+                tag = el.tag
+                if event == "start":
+                    if tag == _T + "table":
+                        sheet = {"merged": [], "hidden_rows": [], "hidden_cols": []}
+                        out[el.get(_T + "name", "")] = sheet
+                        row = col = 0
+                    elif sheet is None:
+                        continue
+                    elif tag == _T + "table-column":
+                        n = min(int(el.get(_T + "number-columns-repeated", "1")), 16384)
+                        if el.get(_T + "visibility", "visible") != "visible":
+                            sheet["hidden_cols"].extend(range(col, col + n))
+                        col += n
+                    elif tag == _T + "table-row":
+                        col = 0
+                    elif tag in (_T + "table-cell", _T + "covered-table-cell"):
+                        cs = int(el.get(_T + "number-columns-spanned", "1"))
+                        rs = int(el.get(_T + "number-rows-spanned", "1"))
+                        if tag == _T + "table-cell" and (cs > 1 or rs > 1):
+                            sheet["merged"].append([row, col, row + rs - 1, col + cs - 1])
+                    continue
+                if sheet is None:
+                    continue
+                if tag in (_T + "table-cell", _T + "covered-table-cell"):
+                    col += min(int(el.get(_T + "number-columns-repeated", "1")), 16384)
+                elif tag == _T + "table-row":
+                    n = int(el.get(_T + "number-rows-repeated", "1"))
+                    if el.get(_T + "visibility", "visible") != "visible" and row < max_rows:
+                        sheet["hidden_rows"].extend(range(row + 1, min(row + n, max_rows) + 1))
+                    row += n
+                elif tag == _T + "table":
+                    sheet = None
+                el.clear()
+    return out
+
+
 # ---------------------------------------------------------------- csv
 
 
@@ -290,6 +343,18 @@ def read_book(path: str, req: dict[str, Any]) -> None:
             parts = _sheet_parts(zf)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError):
             zf = None
+    ods: dict[str, dict[str, Any]] = {}
+    ods_thread = None
+    if fmt == "ods":  # calamine reports neither merges nor hidden rows of .ods: read content.xml
+
+        def run_ods() -> None:
+            try:
+                ods.update(scan_ods(path, req["max_unzipped_bytes"], req["max_rows"]))
+            except Exception:  # noqa: BLE001 - the cells still come from calamine
+                pass
+
+        ods_thread = threading.Thread(target=run_ods, daemon=True)
+        ods_thread.start()
     for info in sheets:
         if info["kind"] != "sheet":
             continue
@@ -298,10 +363,11 @@ def read_book(path: str, req: dict[str, Any]) -> None:
                 continue
         elif not info["visible"]:
             continue
-        read_sheet(book, info, zf, parts.get(info["name"]), req)
+        read_sheet(book, info, zf, parts.get(info["name"]), req, ods_scan=(ods_thread, ods))
 
 
-def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, Any]) -> None:
+def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, Any],
+               ods_scan: tuple[threading.Thread | None, dict[str, dict[str, Any]]] = (None, {})) -> None:
     idx = info["index"]
     scan: dict[str, Any] = {}
     scan_error: list[BaseException] = []
@@ -345,6 +411,11 @@ def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, 
             if isinstance(exc, Refused):
                 raise exc
             scan = {}
+    ods_thread, ods = ods_scan
+    if ods_thread is not None:
+        ods_thread.join()
+        scan = ods.get(info["name"], {})
+        merged = scan.get("merged", merged)
     emit({"t": "extra", "index": idx, "merged": merged, "hidden_rows": scan.get("hidden_rows", []),
           "hidden_cols": scan.get("hidden_cols", []), "errors": scan.get("errors", {})})
 
