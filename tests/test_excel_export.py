@@ -10,14 +10,13 @@ import zipfile
 
 import openpyxl
 import pytest
-from sqlalchemy import select
 
 from excel_fixtures import db_snapshot, write_messy_xlsx
 from fieldapp.domain import CATEGORIES
 from fieldapp.excel.errors import NothingToImport
 from fieldapp.excel.ledger import LedgerFilter, export_ledger
 from fieldapp.excel.template import write_template
-from fieldapp.models import Finding, Task
+from fieldapp.models import Task
 from fieldapp.services import task_import as ti
 from fieldapp.services.findings import add_photos, record_check, record_finding, start_rectification, submit_for_check
 from fieldapp.services.tasks import create_task

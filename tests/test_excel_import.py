@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -281,10 +280,10 @@ def test_a_killed_import_leaves_the_database_as_it_was(tmp_path):
         ti.apply(store, p, progress=progress)
         print("committed", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
-        assert line.startswith("wrote"), line
+        assert line.startswith("wrote"), (line, proc.stderr.read() if proc.poll() is not None else "")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:

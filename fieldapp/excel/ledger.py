@@ -148,7 +148,7 @@ def _task_rows(con, flt: LedgerFilter, today: dt.date) -> tuple[list[str], list[
                "完成时限", "工作目标", "督查人员", "任务状态", "问题数", "已销号数", "是否逾期", "记录ID"]
     rows = []
     units_of = []
-    for r in con.execute(_named(sql), params):
+    for r in con.execute(sql, params):
         (tid, code, title, category, resp, lead, coop, region, address, deadline, kind, dtext, targets,
          assignees, status, n_findings, n_closed) = r
         resp_l, coop_l = _loads(resp), _loads(coop)
@@ -167,10 +167,6 @@ def _task_rows(con, flt: LedgerFilter, today: dt.date) -> tuple[list[str], list[
                      n_findings, n_closed, "是" if overdue else "", tid])
         units_of.append(tid)
     return headers, rows, units_of
-
-
-def _named(sql: str) -> str:
-    return sql  # sqlite3 understands :name parameters as they are
 
 
 def _finding_rows(con, flt: LedgerFilter, today: dt.date):

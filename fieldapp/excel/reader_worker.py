@@ -384,7 +384,7 @@ def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, 
         scanner = threading.Thread(target=run_scan, daemon=True)
         scanner.start()
     sheet = book.get_sheet_by_index(idx)
-    height, width = sheet.height, sheet.width
+    height = sheet.height
     end = sheet.end
     total_h = (end[0] + 1) if end else 0
     total_w = (end[1] + 1) if end else 0

@@ -339,8 +339,6 @@ def parse_sheet(
     title_texts = [normalize.text(v) for r in top[:header.rows[0]] for v in r if not normalize.is_blank(v)]
     result.title = " ".join(dict.fromkeys(title_texts))
     result.year = deadlines.year_of(result.title, sheet.name, file_name)
-    if "responsible_units" not in header.mapping and "lead_unit" not in header.mapping:
-        pass  # a task list without units is unusual but importable
     data = rows[first_data:]
     below = [(r0 - first_data, c0, r1 - first_data, c1) for r0, c0, r1, c1 in sheet.merged if r0 >= first_data]
     if below:

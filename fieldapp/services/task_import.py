@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from fieldapp import changelog
@@ -43,8 +42,8 @@ from fieldapp.errors import Text
 from fieldapp.excel import header as hdr, normalize
 from fieldapp.excel.errors import ImportRefused, NothingToImport
 from fieldapp.excel.reader import Limits, WorkbookData, read_workbook
-from fieldapp.excel.tasklist import SheetResult, TaskRow, column_letter, deadline_json, parse_sheet
-from fieldapp.models import Task, utcnow
+from fieldapp.excel.tasklist import SheetResult, column_letter, deadline_json, parse_sheet
+from fieldapp.models import utcnow
 from fieldapp.services import Changes, Progress, check_cancel
 from fieldapp.store import Store
 
