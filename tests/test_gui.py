@@ -161,7 +161,9 @@ def test_the_inspector_loop_then_restart(qtbot, store, data_dir, window, tmp_pat
     detail.visit_button.click()
     qtbot.waitUntil(lambda: detail.visits.rowCount() == 1, timeout=5000)
     assert detail.visits.item(0, 1).text() == "西湖区文三路河段"
-    assert window.model.data(window.model.index(window.model.row_of_task(task_id), COLUMNS.index("status"))) == "督查中"
+    cell = lambda key: window.model.data(  # noqa: E731 - the table refreshes from a reader thread
+        window.model.index(window.model.row_of_task(task_id), COLUMNS.index(key)))
+    qtbot.waitUntil(lambda: cell("status") == "督查中", timeout=5000)
 
     def fill_finding(d):
         d.description.setPlainText("河道漂浮垃圾未及时清理")
@@ -235,8 +237,7 @@ def test_the_inspector_loop_then_restart(qtbot, store, data_dir, window, tmp_pat
     detail.check_button.click()
     qtbot.waitUntil(lambda: detail.findings.item(0, 2).text() == "已销号", timeout=5000)
     assert detail.photos.count() == 3
-    row = window.model.row_of_task(task_id)
-    assert window.model.data(window.model.index(row, COLUMNS.index("closed"))) == "1"
+    qtbot.waitUntil(lambda: cell("closed") == "1", timeout=5000)
 
     # 6. quit and restart: everything is there, exactly
     with store.session() as s:
