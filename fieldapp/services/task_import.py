@@ -546,22 +546,27 @@ def apply(
     errors = [r for r in preview.rows if r.status == ERROR]
     if errors and not skip_errors:
         raise _refused(errors)
+    memo_out = _MemoWriter() if preview.options is not None and not skip_errors else None
     with _no_gc():
         try:
-            result = _apply(store, preview, progress, cancel, skip_errors)
+            result = _apply(store, preview, progress, cancel, skip_errors, memo_out)
         except BaseException:
+            if memo_out is not None:
+                memo_out.discard()
             for r in preview.rows:  # ids of tasks that were never committed
                 if r.status == NEW:
                     r.task_id = None
             raise
-        rewrite = not preview.from_memo or result.created or result.updated
-        if preview.options is not None and not result.errors_skipped and rewrite:
-            _memo_save(store, preview, result)
+        if memo_out is not None:
+            if memo_out.started:
+                memo_out.publish()  # the import committed: the memo may be used
+            elif not preview.from_memo and not result.errors_skipped:
+                _memo_save(store, preview, result)  # nothing was written: remember the reading
         return result
 
 
 def _apply(store: Store, preview: ImportPreview, progress: Progress | None, cancel: threading.Event | None,
-           skip_errors: bool) -> ImportResult:
+           skip_errors: bool, memo_out: "_MemoWriter | None" = None) -> ImportResult:
     started = time.monotonic()
     source = f"{preview.file_name}"
     result = ImportResult(changes=Changes())
@@ -578,20 +583,24 @@ def _apply(store: Store, preview: ImportPreview, progress: Progress | None, canc
         errors = [r for r in rows if r.status == ERROR]
         if errors and not skip_errors:  # the store changed since the preview
             raise _refused(errors)
-        writer = _Writer(session, store, author=session.info.get("author", ""))
         todo = [r for r in rows if r.status in (NEW, CHANGED)]
         total = len(todo)
-        done = 0
-        for batch_start in range(0, total, 2000):
-            check_cancel(cancel)
-            batch = todo[batch_start:batch_start + 2000]
-            writer.write(batch, source)
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        writer.finish()
+        if todo:
+            writer = _Writer(session, store, author=session.info.get("author", ""))
+            done = 0
+            for batch_start in range(0, total, 2000):
+                check_cancel(cancel)
+                batch = todo[batch_start:batch_start + 2000]
+                writer.write(batch, source)
+                done += len(batch)
+                if progress:
+                    progress(done, total)
+            writer.finish()
         check_cancel(cancel)
         result.log_seq = _log_seq(session)
+        result.rows = rows
+        if memo_out is not None and todo:
+            memo_out.start(store, preview, result)  # written while SQLite commits
     for r in rows:
         if r.status == NEW:
             result.created += 1
@@ -718,19 +727,22 @@ class _Writer:
                 before = {c: _jsonable(changes[c][0]) for c in cols}
                 after = {c: _jsonable(changes[c][1]) for c in cols}
                 entries.append(self._entry(r.task_id or "", "update", before, after))
+        job: list[tuple[str, list[tuple]]] = []
         if inserts:
-            self.conn.exec_driver_sql(
+            job.append((
                 "INSERT INTO tasks (id, code, title, category, responsible_units, lead_unit, cooperating_units, "
                 "region_code, region_name, address, deadline, deadline_kind, deadline_text, targets, assignees, "
                 "status, import_key, import_source, created_at, updated_at, author) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts))
         for cols, params in updates.items():
             assignments = ", ".join(f"{c} = ?" for c in cols)
-            self.conn.exec_driver_sql(f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?", params)
+            job.append((f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?", params))
         if entries:
-            self.conn.exec_driver_sql(
+            job.append((
                 "INSERT INTO change_log (id, at, author, entity, entity_id, action, before, after, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries))
+        for sql, params in job:
+            self.conn.exec_driver_sql(sql, params)
 
     def finish(self) -> None:
         # Later ORM writes in this transaction continue the chain from here.
@@ -797,16 +809,61 @@ def _values_of(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+class _MemoWriter:
+    """Writes the memo in a thread while SQLite commits (its C code lets go of the GIL), to a
+    temporary name that becomes the memo only once the import has committed."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.paths: tuple[Path, Path] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.thread is not None
+
+    def start(self, store: Store, preview: ImportPreview, result: ImportResult) -> None:
+        final = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
+        tmp = final.with_suffix(".part")
+        self.paths = (tmp, final)
+        self.thread = threading.Thread(target=_memo_write, args=(store, preview, result, tmp),
+                                       name="task-import-memo", daemon=True)
+        self.thread.start()
+
+    def publish(self) -> None:
+        assert self.thread is not None and self.paths is not None
+        self.thread.join()
+        tmp, final = self.paths
+        try:
+            if tmp.exists():
+                os.replace(tmp, final)
+        except OSError as exc:
+            log.warning("import memo not kept: %s", exc)
+
+    def discard(self) -> None:
+        if self.thread is not None and self.paths is not None:
+            self.thread.join()
+            self.paths[0].unlink(missing_ok=True)
+
+
 def _memo_save(store: Store, preview: ImportPreview, result: ImportResult) -> None:
+    final = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
+    tmp = final.with_suffix(".part")
+    _memo_write(store, preview, result, tmp)
     try:
-        path = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
+        if tmp.exists():
+            os.replace(tmp, final)
+    except OSError as exc:
+        log.warning("import memo not kept: %s", exc)
+
+
+def _memo_write(store: Store, preview: ImportPreview, result: ImportResult, tmp: Path) -> None:
+    try:
         sheets = [{**{k: v for k, v in vars(s).items() if k not in ("columns", "problem")},
                    "problem": _text_json(s.problem), "columns": [vars(c) for c in s.columns]} for s in preview.sheets]
         head = {"version": MEMO_VERSION, "sha256": preview.sha256, "log_seq": result.log_seq, "format": preview.format,
                 "sheets": sheets, "missing": [[m.id, m.code, m.title, m.source] for m in result.missing]}
         folder = _memo_dir(store)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
         dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         with open(tmp, "w", encoding="utf-8") as fh:  # a batch at a time: no second copy of the import in memory
             fh.write(dumps(head)[:-1] + ',"rows":[')
@@ -823,11 +880,11 @@ def _memo_save(store: Store, preview: ImportPreview, result: ImportResult) -> No
             if batch:
                 fh.write(("" if first else ",") + dumps(batch)[1:-1])
             fh.write("]}")
-        os.replace(tmp, path)
         for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
             old.unlink(missing_ok=True)
     except (OSError, TypeError, ValueError) as exc:  # a cache: failing to write it loses only time
         log.warning("import memo not written: %s", exc)
+        tmp.unlink(missing_ok=True)
 
 
 def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, int | None] | None) -> ImportPreview | None:
