@@ -290,7 +290,7 @@ def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int
         if (sheet is not None and s.name != sheet) or (not s.loaded and s.visible):
             continue  # not chosen: another sheet was asked for
         parsed[s.name] = parse_sheet(s, mapping=mapping if (sheet is None or s.name == sheet) else None,
-                                     file_name=path.name)
+                                     file_name=path.name, progress=progress)
         check_cancel(cancel)
     p = _build(store, book, parsed, progress=progress, cancel=cancel, known=known[0] if known else None)
     p.reader_peak_mib = book.reader_peak_mib
