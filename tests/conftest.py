@@ -47,3 +47,23 @@ def task_id(store) -> str:
     )
     (tid,) = changes.tasks
     return tid
+
+
+@pytest.fixture
+def window(qtbot, store, data_dir):
+    """The main window on `store`, in Chinese; fails a test that leaves background work running."""
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    from ui import i18n
+    from ui.main_window import MainWindow
+    from ui.settings import Settings
+
+    i18n.install("zh_CN")
+    w = MainWindow(store, Settings(data_dir))
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    qtbot.waitUntil(lambda: w.runner.idle() and not w.model.loading, timeout=20000)
+    for box in QApplication.topLevelWidgets():
+        if isinstance(box, QDialog) and box.isVisible():
+            box.close()

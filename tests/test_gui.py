@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QMessageBox
 
-from fieldapp.domain import FindingStatus, TaskStatus
+from fieldapp.domain import TaskStatus
 from fieldapp.models import Check, Finding, Photo, Task, Visit
 from fieldapp.services.tasks import create_task
 from fieldapp.store import Store
@@ -46,19 +46,6 @@ def seed_tasks(store: Store) -> dict[str, str]:
         ids[code] = next(iter(ch.tasks))
     return ids
 
-
-@pytest.fixture
-def window(qtbot, store: Store, data_dir: Path):
-    i18n.install("zh_CN")
-    w = MainWindow(store, Settings(data_dir))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    # No test may leave background work running.
-    qtbot.waitUntil(w.runner.idle, timeout=10000)
-    for box in QApplication.topLevelWidgets():
-        if isinstance(box, QDialog) and box.isVisible():
-            box.close()
 
 
 def fill_dialog_then(qtbot, fill: Callable[[QDialog], None]) -> None:

@@ -6,13 +6,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fieldapp.models import Task
-from ui import i18n
-from ui.main_window import MainWindow
-from ui.settings import Settings
 
 pytestmark = pytest.mark.gui
 
@@ -30,15 +26,6 @@ def task_list(path: Path) -> Path:
     wb.save(path)
     return path
 
-
-@pytest.fixture
-def window(qtbot, store, data_dir):
-    i18n.install("zh_CN")
-    w = MainWindow(store, Settings(data_dir))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    qtbot.waitUntil(w.runner.idle, timeout=20000)
 
 
 def open_import(qtbot, window, path):
