@@ -1,8 +1,8 @@
 """The one place that runs work off the GUI thread.
 
 `Runner.run(fn, ...)` calls `fn(progress, cancel)` on a single background writer thread (so
-SQLite sees one writer), shows a progress dialog with Cancel only if the work takes longer
-than ~600 ms, and delivers the outcome on the GUI thread: a `Changes` result is announced on
+SQLite sees one writer), shows a busy cursor after ~300 ms and a progress dialog with Cancel
+after ~600 ms, and delivers the outcome on the GUI thread: a `Changes` result is announced on
 `Runner.changed` so every view refreshes what it shows; `Interrupted` is a quiet stop;
 expected errors get a dialog in the user's language; anything else is logged and shown as a
 crash. Threads are never killed: Cancel sets an event the service checks.
@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 from fieldapp.errors import FieldAppError, Interrupted
 from fieldapp.services import Changes
@@ -42,6 +42,7 @@ class Op:
     parent: QWidget | None
     cancel: threading.Event = field(default_factory=threading.Event)
     dialog: QProgressDialog | None = None
+    busy: bool = False
 
 
 class Runner(QObject):
@@ -69,7 +70,14 @@ class Runner(QObject):
             op.dialog = self._dialog(op)
         self._ops[op.key] = op
         self._pool.submit(self._work, op.key, fn, op.cancel)
+        QTimer.singleShot(300, lambda key=op.key: self._busy(key))  # a busy cursor, if it takes a while
         return op
+
+    def _busy(self, key: int) -> None:
+        op = self._ops.get(key)
+        if op is not None and not op.busy:
+            op.busy = True
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
 
     def _dialog(self, op: Op) -> QProgressDialog:
         dialog = QProgressDialog(op.label, self.tr("Cancel"), 0, 0, op.parent)
@@ -108,6 +116,8 @@ class Runner(QObject):
     def _on_finished(self, key: int, result: Any, error: BaseException | None) -> None:
         op = self._ops.pop(key)
         op.fn = None
+        if op.busy:
+            QApplication.restoreOverrideCursor()
         if op.dialog is not None:
             op.dialog.reset()
             op.dialog.deleteLater()
