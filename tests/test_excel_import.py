@@ -362,3 +362,15 @@ def test_merged_cells_and_hidden_rows_of_an_ods_file(store, tmp_path):
     assert recs["加快河道整治"].values["lead_unit"] == "市住建局"  # merged down
     assert any("hidden" in w("en") for w in recs["隐藏的任务"].warnings)
     assert not any(r.warnings for r in (recs["推进老旧小区改造"], recs["加快河道整治"]))
+
+
+def test_only_tasks_of_the_same_list_are_reported_missing(store, tmp_path):
+    ti.apply(store, ti.preview(store, write_xlsx(tmp_path / "清单A.xlsx")))
+    other = [["任务编号", "任务名称"], ["B-1", "另一份清单的任务"]]
+    unrelated = ti.preview(store, write_xlsx(tmp_path / "清单B.xlsx", other))
+    assert not unrelated.missing  # a different list says nothing about list A
+    ti.apply(store, unrelated)
+    rows = [list(r) for r in PLAIN_ROWS]
+    del rows[11]  # DC-007
+    newer = ti.preview(store, write_xlsx(tmp_path / "清单A（更新）.xlsx", rows))
+    assert [(m.code, m.source) for m in newer.missing] == [("DC-007", "清单A.xlsx")]

@@ -15,8 +15,9 @@ or a killed process leaves the database exactly as it was.
 Matching (upsert): by FieldApp's own record id when the sheet is a ledger FieldApp wrote,
 then by task code, then — for rows without a code — by a content key (title + region,
 normalised; `Task.import_key`). Only the columns the sheet has are compared and written.
-A deadline that names the same date is unchanged however it is written. Tasks imported
-before and absent from this file are reported as `missing`, never deleted.
+A deadline that names the same date is unchanged however it is written. Tasks absent from
+this file that came from the same list (the files its matched tasks were first imported
+from, `Task.import_source`) are reported as `missing`, never deleted.
 """
 
 from __future__ import annotations
@@ -527,8 +528,12 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
         r.changes = changes or _NO_CHANGES
     if progress:
         progress(total, total)
+    # "Missing" means missing from the list this file is a version of: the tasks that came from
+    # the same files as the tasks this file names. An unrelated list reports none.
+    sources = {index.by_id[i]["import_source"] for i in seen} - {""}
     return [MissingTask(id=t["id"], code=t["code"], title=t["title"], source=t["import_source"] or "")
-            for t in index.by_id.values() if t["import_key"] and t["id"] not in seen]
+            for t in index.by_id.values()
+            if t["import_key"] and t["id"] not in seen and t["import_source"] in sources]
 
 
 # ---------------------------------------------------------------- apply
