@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -41,6 +40,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 def peak_mib() -> tuple[float, float]:
     """Peak RSS of this process and of its largest waited-for child, in MiB (Linux: KiB units).
     The child's figure includes the parent's memory at fork; the reader reports its own."""
+    try:
+        import resource
+    except ImportError:  # Windows: no figure
+        return 0.0, 0.0
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024 / 1024
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
