@@ -84,7 +84,7 @@ def _excel_parsers(sub) -> None:
     led.add_argument("--since", type=_iso_date, help="created on or after this date (YYYY-MM-DD)")
     led.add_argument("--until", type=_iso_date, help="created on or before this date (YYYY-MM-DD)")
     led.add_argument("--no-photos", action="store_true", help="findings ledger without photo thumbnails")
-    worker = sub.add_parser("excel-worker")  # internal: the isolated workbook reader of a frozen build
+    worker = sub.add_parser("excel-worker", help=argparse.SUPPRESS)  # internal: the isolated workbook reader of a frozen build
     worker.set_defaults(data_dir=None)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from openpyxl.utils import get_column_letter
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image as XLImage
 from openpyxl.worksheet.filters import AutoFilter
@@ -285,19 +286,11 @@ def summary_by_unit(con, today: dt.date) -> list[list[Any]]:
 
 
 def _title_rows(ws, title: str, subtitle: str, width: int) -> None:
-    ws.merged_cells.add(f"A1:{_letter(width)}1")
-    ws.merged_cells.add(f"A2:{_letter(width)}2")
+    ws.merged_cells.add(f"A1:{get_column_letter(width)}1")
+    ws.merged_cells.add(f"A2:{get_column_letter(width)}2")
     ws.row_dimensions[1].height = 30
     ws.append([st.cell(ws, title, font=st.TITLE_FONT, alignment=st.CENTER, border=False)])
     ws.append([st.cell(ws, subtitle, font=st.SUBTITLE_FONT, alignment=st.LEFT, border=False)])
-
-
-def _letter(n: int) -> str:
-    s = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 _WRAPPED = {"任务名称", "问题描述", "工作目标", "整改要求", "核查说明", "地址", "责任单位", "配合单位"}
@@ -312,7 +305,7 @@ def _table(ws, title: str, subtitle: str, headers: list[str], rows: list[list[An
     its first row, so everything about the sheet is set before anything is appended."""
     widths = st.fit_widths(rows[:500], headers)
     for i, h in enumerate(headers):
-        dim = ws.column_dimensions[_letter(i + 1)]
+        dim = ws.column_dimensions[get_column_letter(i + 1)]
         dim.width = (image_cols or {}).get(h, widths[i])
         if h in hidden:
             dim.hidden = True
@@ -325,7 +318,7 @@ def _table(ws, title: str, subtitle: str, headers: list[str], rows: list[list[An
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.auto_filter = AutoFilter(ref=f"A{header_row}:{_letter(len(headers))}{header_row + max(len(rows), 1)}")
+    ws.auto_filter = AutoFilter(ref=f"A{header_row}:{get_column_letter(len(headers))}{header_row + max(len(rows), 1)}")
     if row_height:
         for i in range(len(rows)):
             ws.row_dimensions[header_row + 1 + i].height = row_height
@@ -346,9 +339,9 @@ def _summary_sheet(wb: Workbook, con, today: dt.date) -> int:
     total = [sum(r[i] for r in rows) for i in range(1, 5)]
     widths = st.fit_widths(rows[:500], headers, minimum=10)
     for i, w in enumerate(widths):
-        ws.column_dimensions[_letter(i + 1)].width = w
+        ws.column_dimensions[get_column_letter(i + 1)].width = w
     ws.freeze_panes = "A4"
-    ws.auto_filter = AutoFilter(ref=f"A3:{_letter(len(headers))}{3 + max(len(rows), 1)}")
+    ws.auto_filter = AutoFilter(ref=f"A3:{get_column_letter(len(headers))}{3 + max(len(rows), 1)}")
     _title_rows(ws, "发现问题整改情况汇总（按责任单位）", f"统计日期：{today.isoformat()}", len(headers))
     ws.append([st.cell(ws, h, font=st.HEADER_FONT, alignment=st.CENTER, fill=st.HEADER_FILL) for h in headers])
     for r in rows:
@@ -406,7 +399,7 @@ def export_ledger(store: Store, out: Path | str, *, kind: str = "tasks", flt: Le
             _table(ws, TITLES[kind], subtitle, headers, rows, image_cols=image_cols, row_height=THUMB_PX * 0.78 if with_photos else None,
                    progress=progress)
             if with_photos:
-                cols = {h: _letter(headers.index(h) + 1) for h in ("现场照片", "整改后照片")}
+                cols = {h: get_column_letter(headers.index(h) + 1) for h in ("现场照片", "整改后照片")}
                 for i, (first, after) in enumerate(shas):
                     for sha, col in ((first, cols["现场照片"]), (after, cols["整改后照片"])):
                         if sha:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from openpyxl.utils import get_column_letter
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -64,11 +65,11 @@ def _sheet(wb: Workbook, title: str, columns, heading: str, validations: dict[st
     headers = [c[0] for c in columns]
     last = len(columns)
     for i, (_h, width, _e) in enumerate(columns, start=1):
-        ws.column_dimensions[_letter(i)].width = width
+        ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A3"
     ws.row_dimensions[1].height = 30
     ws.row_dimensions[2].height = 22
-    ws.merged_cells.add(f"A1:{_letter(last)}1")
+    ws.merged_cells.add(f"A1:{get_column_letter(last)}1")
     ws.print_title_rows = "1:2"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
@@ -80,7 +81,7 @@ def _sheet(wb: Workbook, title: str, columns, heading: str, validations: dict[st
                             showDropDown=False, showErrorMessage=True, errorStyle="information",
                             errorTitle=name, error=f"建议从列表中选择{name}。", promptTitle=name,
                             prompt=f"从列表中选择{name}", showInputMessage=True)
-        dv.add(f"{_letter(col)}3:{_letter(col)}{BLANK_ROWS + 3}")
+        dv.add(f"{get_column_letter(col)}3:{get_column_letter(col)}{BLANK_ROWS + 3}")
         ws.data_validations.append(dv)
     ws.append([st.cell(ws, heading, font=st.TITLE_FONT, alignment=st.CENTER, border=False)])
     ws.append([st.cell(ws, h, font=st.HEADER_FONT, alignment=st.CENTER, fill=st.HEADER_FILL) for h in headers])
@@ -88,14 +89,6 @@ def _sheet(wb: Workbook, title: str, columns, heading: str, validations: dict[st
     for _ in range(BLANK_ROWS):
         ws.append([st.cell(ws, None, alignment=st.WRAP) for _c in columns])
     return ws
-
-
-def _letter(n: int) -> str:
-    s = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 def write_template(out: Path | str) -> Path:
