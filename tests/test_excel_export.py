@@ -220,3 +220,18 @@ def test_command_line_template_and_ledger(store, tmp_path, ledger_data):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["rows"] == 2
     assert openpyxl.load_workbook(out).sheetnames == ["发现问题台账", "汇总"]
+
+
+def test_ledger_region_filter_takes_the_county_alone(store, tmp_path):
+    """330110 (余杭区) must not also take 330111 (富阳区) and the rest of 33011x."""
+    import openpyxl
+
+    from fieldapp.excel.ledger import LedgerFilter, export_ledger
+    from fieldapp.services.tasks import create_task
+
+    create_task(store, code="YH-1", title="余杭任务", region_code="330110", region_name="余杭区")
+    create_task(store, code="FY-1", title="富阳任务", region_code="330111", region_name="富阳区")
+    out = tmp_path / "yh.xlsx"
+    export_ledger(store, out, kind="tasks", flt=LedgerFilter(region_prefix="330110"))
+    codes = {c.value for c in openpyxl.load_workbook(out).worksheets[0]["B"]}
+    assert "YH-1" in codes and "FY-1" not in codes

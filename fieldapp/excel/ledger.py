@@ -31,6 +31,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from fieldapp.domain import CheckResult, DeadlineKind, FindingStatus, Labeled, PhotoKind, Severity, TaskStatus
 from fieldapp.excel import sheetstyle as st
 from fieldapp.excel.units import join as join_units
+from fieldapp.task_list import region_prefix
 from fieldapp.store import Store
 
 log = logging.getLogger(__name__)
@@ -121,21 +122,28 @@ def _created_range(flt: LedgerFilter, column: str) -> tuple[list[str], dict[str,
 # ---------------------------------------------------------------- queries
 
 
-def _task_rows(con, flt: LedgerFilter, today: dt.date) -> tuple[list[str], list[list[Any]], list[str]]:
-    clauses, params = _created_range(flt, "t.created_at")
+def _where(flt: LedgerFilter, created: str, statuses: type[Labeled], status_col: str, category_col: str,
+           search_cols: tuple[str, ...]) -> tuple[list[str], dict[str, Any]]:
+    """The SQL conditions a ledger filter puts on one kind of record."""
+    clauses, params = _created_range(flt, created)
     if flt.statuses:
-        codes = _codes(flt.statuses, TaskStatus)
-        clauses.append("t.status IN (%s)" % ",".join(f":s{i}" for i in range(len(codes))))
+        codes = _codes(flt.statuses, statuses)
+        clauses.append(f"{status_col} IN (%s)" % ",".join(f":s{i}" for i in range(len(codes))))
         params.update({f"s{i}": c for i, c in enumerate(codes)})
     if flt.categories:
-        clauses.append("t.category IN (%s)" % ",".join(f":c{i}" for i in range(len(flt.categories))))
+        clauses.append(f"{category_col} IN (%s)" % ",".join(f":c{i}" for i in range(len(flt.categories))))
         params.update({f"c{i}": c for i, c in enumerate(flt.categories)})
     if flt.region_prefix:
         clauses.append("t.region_code LIKE :region")
-        params["region"] = flt.region_prefix.rstrip("0") + "%"
+        params["region"] = region_prefix(flt.region_prefix) + "%"  # 330110 is 余杭区 only, not 33011x
     if flt.search:
-        clauses.append("(t.title LIKE :q OR t.code LIKE :q OR t.address LIKE :q)")
+        clauses.append("(" + " OR ".join(f"{c} LIKE :q" for c in search_cols) + ")")
         params["q"] = f"%{flt.search}%"
+    return clauses, params
+
+
+def _task_rows(con, flt: LedgerFilter, today: dt.date) -> tuple[list[str], list[list[Any]], list[str]]:
+    clauses, params = _where(flt, "t.created_at", TaskStatus, "t.status", "t.category", ('t.title', 't.code', 't.address'))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = (
         "SELECT t.id, t.code, t.title, t.category, t.responsible_units, t.lead_unit, t.cooperating_units, "
@@ -171,20 +179,7 @@ def _task_rows(con, flt: LedgerFilter, today: dt.date) -> tuple[list[str], list[
 
 
 def _finding_rows(con, flt: LedgerFilter, today: dt.date):
-    clauses, params = _created_range(flt, "f.created_at")
-    if flt.statuses:
-        codes = _codes(flt.statuses, FindingStatus)
-        clauses.append("f.status IN (%s)" % ",".join(f":s{i}" for i in range(len(codes))))
-        params.update({f"s{i}": c for i, c in enumerate(codes)})
-    if flt.categories:
-        clauses.append("f.category IN (%s)" % ",".join(f":c{i}" for i in range(len(flt.categories))))
-        params.update({f"c{i}": c for i, c in enumerate(flt.categories)})
-    if flt.region_prefix:
-        clauses.append("t.region_code LIKE :region")
-        params["region"] = flt.region_prefix.rstrip("0") + "%"
-    if flt.search:
-        clauses.append("(f.description LIKE :q OR t.title LIKE :q OR t.code LIKE :q)")
-        params["q"] = f"%{flt.search}%"
+    clauses, params = _where(flt, "f.created_at", FindingStatus, "f.status", "f.category", ('f.description', 't.title', 't.code'))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = (
         "SELECT f.id, t.code, t.title, f.description, f.category, f.severity, f.responsible_unit, t.responsible_units, "
@@ -217,20 +212,7 @@ def _finding_rows(con, flt: LedgerFilter, today: dt.date):
 
 
 def _check_rows(con, flt: LedgerFilter, today: dt.date):
-    clauses, params = _created_range(flt, "c.checked_at")
-    if flt.statuses:
-        codes = _codes(flt.statuses, CheckResult)
-        clauses.append("c.result IN (%s)" % ",".join(f":s{i}" for i in range(len(codes))))
-        params.update({f"s{i}": c for i, c in enumerate(codes)})
-    if flt.categories:
-        clauses.append("f.category IN (%s)" % ",".join(f":c{i}" for i in range(len(flt.categories))))
-        params.update({f"c{i}": c for i, c in enumerate(flt.categories)})
-    if flt.region_prefix:
-        clauses.append("t.region_code LIKE :region")
-        params["region"] = flt.region_prefix.rstrip("0") + "%"
-    if flt.search:
-        clauses.append("(f.description LIKE :q OR t.title LIKE :q OR t.code LIKE :q OR c.note LIKE :q)")
-        params["q"] = f"%{flt.search}%"
+    clauses, params = _where(flt, "c.checked_at", CheckResult, "c.result", "f.category", ('f.description', 't.title', 't.code', 'c.note'))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = (
         "SELECT t.code, t.title, f.description, f.responsible_unit, t.responsible_units, f.due_date, f.status, "
