@@ -95,7 +95,8 @@ class Store:
             finally:
                 session.close()
 
-    def reader(self):  # -> sqlite3.Connection
+    def reader(self) -> sqlite3.Connection:
+        """A read-only plain sqlite3 connection (see `DataDir.reader`)."""
         return self.datadir.reader()
 
     def close(self) -> None:
