@@ -744,7 +744,21 @@ def make_demo(
     cancel: threading.Event | None = None, *, force: bool = False,
 ) -> dict[str, Any]:
     """Fill `store` with `tasks` demo tasks (the first ~DETAILED with visits, findings, photos
-    and checks). Returns counts of what was written."""
+    and checks). Returns counts of what was written. Demo records are authored by the demo's own
+    inspectors (tasks by "演示数据"), not by whoever loads the demo."""
+    saved = store.author
+    store.author = "演示数据"
+    try:
+        return _make_demo(store, tasks, seed, progress, cancel, force=force)
+    finally:
+        store.author = saved
+
+
+def _make_demo(
+    store: Store, tasks: int = 300, seed: int = 2026, progress: Progress | None = None,
+    cancel: threading.Event | None = None, *, force: bool = False,
+) -> dict[str, Any]:
+    """The work of `make_demo`, under the authors it sets."""
     if tasks < 0:
         raise ValueError("tasks must be >= 0")
     started = time.monotonic()
@@ -852,6 +866,7 @@ def _work_on_task(
     region = regions.lookup(fields["region_code"])
     assert region is not None
     inspector = fields["assignees"][0]
+    store.author = inspector  # what follows is this inspector's work (make_demo restores it)
     visited_at = _at_work_hours(rng, today - dt.timedelta(days=rng.randint(10, 240)))
     lat, lon = _near(rng, region)
     unit = fields["responsible_units"][0]

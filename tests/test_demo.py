@@ -274,3 +274,20 @@ def test_short_names():
     assert regions.lookup("331127").short_name == "景宁"
     assert regions.lookup("330106").short_name == "西湖"
     assert regions.lookup("330100").short_name == "杭州"
+
+
+def test_demo_records_are_authored_by_demo_inspectors_not_the_user(tmp_path):
+    from sqlalchemy import select
+
+    from fieldapp.demo import make_demo
+    from fieldapp.models import Check, Task, Visit
+    from fieldapp.store import Store
+
+    with Store(tmp_path / "d", author="李华") as store:
+        make_demo(store, tasks=12, seed=3)
+        assert store.author == "李华"  # restored for the user's own work
+        with store.session() as s:
+            assert set(s.scalars(select(Task.author))) == {"演示数据"}
+            visits = s.scalars(select(Visit)).all()
+            assert visits and all(v.author == v.inspector != "李华" for v in visits)
+            assert "李华" not in set(s.scalars(select(Check.author)))

@@ -235,3 +235,19 @@ def test_ledger_region_filter_takes_the_county_alone(store, tmp_path):
     export_ledger(store, out, kind="tasks", flt=LedgerFilter(region_prefix="330110"))
     codes = {c.value for c in openpyxl.load_workbook(out).worksheets[0]["B"]}
     assert "YH-1" in codes and "FY-1" not in codes
+
+
+def test_findings_ledger_dates_a_finding_by_its_visit(store, tmp_path):
+    """An inspector who types findings in at the office later: 发现时间 is the visit's time."""
+    from fieldapp.services.visits import record_visit
+
+    (tid,) = create_task(store, code="V-1", title="河道巡查").tasks
+    when = dt.datetime(2026, 5, 14, 13, 4)
+    (vid,) = record_visit(store, tid, visited_at=when, place="河边").visits
+    record_finding(store, tid, description="漂浮垃圾", visit_id=vid)
+    out = tmp_path / "f.xlsx"
+    export_ledger(store, out, kind="findings", photos=False)
+    ws = openpyxl.load_workbook(out).worksheets[0]
+    header = [c.value for c in ws[3]]
+    row = [c.value for c in ws[4]]
+    assert row[header.index("发现时间")] == when

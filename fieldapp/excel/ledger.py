@@ -183,7 +183,9 @@ def _finding_rows(con, flt: LedgerFilter, today: dt.date):
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = (
         "SELECT f.id, t.code, t.title, f.description, f.category, f.severity, f.responsible_unit, t.responsible_units, "
-        "f.requirement, f.due_date, f.status, f.created_at, "
+        # 发现时间: the visit the finding was found on; its record's own time only without one.
+        "f.requirement, f.due_date, f.status, COALESCE((SELECT v.visited_at FROM visits v WHERE v.id = f.visit_id), "
+        "f.created_at), "
         "(SELECT c.result FROM checks c WHERE c.finding_id = f.id ORDER BY c.checked_at DESC LIMIT 1), "
         "(SELECT p.sha256 FROM photos p WHERE p.finding_id = f.id AND p.check_id IS NULL ORDER BY p.created_at LIMIT 1), "
         "(SELECT p.sha256 FROM photos p WHERE p.finding_id = f.id AND p.kind = :after ORDER BY p.created_at DESC LIMIT 1), "
