@@ -6,6 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fieldapp.models import Task
@@ -114,3 +115,42 @@ def test_export_the_filtered_ledger_and_the_template(qtbot, store, window, tmp_p
     window.template_action.trigger()
     qtbot.waitUntil(lambda: template.with_suffix(".xlsx").exists() and window.runner.idle(), timeout=30000)
     assert openpyxl.load_workbook(template.with_suffix(".xlsx")).worksheets
+
+
+def test_a_mapping_set_by_hand_is_kept_for_the_next_import(qtbot, store, window, tmp_path):
+    path = task_list(tmp_path / "清单.xlsx")
+    dialog = open_import(qtbot, window, path)
+    units_row = next(i for i in range(dialog.columns.rowCount()) if dialog.columns.item(i, 1).text() == "责任单位")
+    combo = dialog.columns.cellWidget(units_row, 2)
+    combo.setCurrentIndex(combo.findData("lead_unit"))
+    qtbot.waitUntil(lambda: dialog.preview.sheet("督查任务清单").mapping.get("lead_unit") is not None, timeout=10000)
+    dialog.import_button.click()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=20000)
+    with store.session() as s:
+        assert s.query(Task).filter_by(code="RW-001").one().lead_unit == "市住建局、西湖区政府"
+    # next time the same list comes in, the hand-made mapping holds: nothing would be wiped
+    again = open_import(qtbot, window, path)
+    assert again.preview.sheet("督查任务清单").mapping.get("lead_unit") == 3
+    assert again.preview.counts()["unchanged"] == 3 and again.preview.counts()["changed"] == 0
+    again.reject()
+
+
+def test_rows_read_with_warnings_stand_out(qtbot, store, window, tmp_path):
+    from ui.import_dialog import WARNING_COLOUR
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["任务编号", "督查事项", "责任单位", "完成时限"])
+    ws.append(["Q-1", "季度调度会", "市发改委", "每季度"])
+    ws.append(["Q-2", "年底完成改造", "市住建局", "2026年12月底前"])
+    path = tmp_path / "季度.xlsx"
+    wb.save(path)
+    dialog = open_import(qtbot, window, path)
+    assert "1 行有警告" in dialog.summary.text()
+    colours = {}
+    for i, r in enumerate(dialog.rows.rows):
+        if r.status == "new":
+            brush = dialog.rows.data(dialog.rows.index(i, 0), Qt.ItemDataRole.BackgroundRole)
+            colours[r.values["code"]] = brush.color().name()
+    assert colours["Q-1"] == WARNING_COLOUR and colours["Q-2"] != WARNING_COLOUR
+    dialog.reject()

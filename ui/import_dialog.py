@@ -8,6 +8,7 @@ number as Excel shows them. Nothing is written until "Import", and then all or n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,15 @@ from PySide6.QtWidgets import (
 
 from fieldapp.excel.header import FIELDS, MAPPABLE
 from fieldapp.services import task_import
-from fieldapp.services.task_import import CHANGED, ERROR, NEW, SKIPPED, UNCHANGED, ImportPreview, ImportResult, RowResult
+from fieldapp.services.task_import import (
+    CHANGED, ERROR, NEW, SKIPPED, UNCHANGED, ImportPreview, ImportResult, RowResult, SheetPreview,
+)
 from fieldapp.store import Store
 from ui.i18n import current_lang
 from ui.ops import Runner
+from ui.settings import Settings
 
+WARNING_COLOUR = "#ffd8a8"
 STATUS_COLOURS = {NEW: "#e6f4ea", CHANGED: "#fff4ce", ERROR: "#fde2e1", SKIPPED: "#f1f3f4"}
 
 
@@ -38,6 +43,22 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "、".join(str(v) for v in value)
     return str(value)
+
+
+def header_signature(sheet: SheetPreview) -> str:
+    """A sheet's header texts: the same list next month has the same ones."""
+    return "|".join(c.header for c in sheet.columns)
+
+
+def _with_mappings(store: Store, preview: ImportPreview,
+                   remembered: dict[str, dict[str, int | None]]) -> ImportPreview:
+    """Apply the mappings a person set by hand last time to sheets with the same header, so a
+    re-import does not undo them (e.g. wipe the lead units that column was mapped to)."""
+    for sheet in preview.sheets:
+        change = remembered.get(header_signature(sheet))
+        if change and any(sheet.mapping.get(f) != c for f, c in change.items()):
+            preview = task_import.remap(store, preview, sheet.name, change)
+    return preview
 
 
 class RowModel(QAbstractTableModel):
@@ -96,15 +117,19 @@ class RowModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return (r.sheet, r.row, self.status_label(r.status), _text(r.values.get("code")),
                     _text(r.values.get("title")), self.details(r))[col]
-        if role == Qt.ItemDataRole.BackgroundRole and r.status in STATUS_COLOURS:
-            return QBrush(QColor(STATUS_COLOURS[r.status]))
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if r.warnings and r.status in (NEW, CHANGED):  # read, but not exactly: look at it
+                return QBrush(QColor(WARNING_COLOUR))
+            if r.status in STATUS_COLOURS:
+                return QBrush(QColor(STATUS_COLOURS[r.status]))
         if role == Qt.ItemDataRole.UserRole:
             return r.status
         return None
 
 
 class ImportDialog(QDialog):
-    def __init__(self, store: Store, runner: Runner, path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, runner: Runner, path: Path, parent: QWidget | None = None,
+                 settings: Settings | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("importDialog")
         self.store, self.runner, self.path = store, runner, Path(path)
@@ -179,10 +204,29 @@ class ImportDialog(QDialog):
         self.resize(1240, 720)
 
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.settings = settings
+        remembered = self._remembered()
         self._reading = self.runner.run(self.tr("Reading %s") % self.path.name,
-                        lambda p, c: task_import.preview(store, self.path, progress=p, cancel=c),
+                        lambda p, c: _with_mappings(store, task_import.preview(store, self.path, progress=p, cancel=c),
+                                                    remembered),
                         on_success=self._set_preview, on_failure=lambda _e: self.reject(),
                         parent=parent)  # a refusal outlives this dialog, which closes on it
+
+    # --- mappings a person set by hand, remembered by the sheet's header -------------------
+    def _remembered(self) -> dict[str, dict[str, int | None]]:
+        if self.settings is None:
+            return {}
+        try:
+            return json.loads(self.settings.get("import/mappings")) or {}
+        except ValueError:
+            return {}
+
+    def _remember(self, signature: str, change: dict[str, int | None]) -> None:
+        if self.settings is None:
+            return
+        known = self._remembered()
+        known[signature] = {**known.get(signature, {}), **change}
+        self.settings.set("import/mappings", json.dumps(known, ensure_ascii=False))
 
     def reject(self) -> None:
         self._reading.cancel.set()  # a preview still reading must not hold up the writer queue
@@ -208,6 +252,9 @@ class ImportDialog(QDialog):
         self.rows.set_rows(preview.rows)
         counts = preview.counts()
         parts = [f"{self.rows.status_label(k)} {counts[k]}" for k in (NEW, CHANGED, UNCHANGED, SKIPPED, ERROR)]
+        warned = sum(1 for r in preview.rows if r.warnings and r.status in (NEW, CHANGED))
+        if warned:
+            parts.append(self.tr("%1 with warnings (orange): check them").replace("%1", str(warned)))
         text = " · ".join(parts)
         if preview.missing:
             text += "<br>" + self.tr("%n task(s) from earlier imports are not in this file; they are kept, not deleted.",
@@ -265,6 +312,7 @@ class ImportDialog(QDialog):
         if field:
             change[field] = column
         preview = self.preview
+        self._remember(header_signature(preview.sheet(sheet)), change)
         self.import_button.setEnabled(False)
         self.runner.run(self.tr("Applying the column mapping"),
                         lambda _p, _c: task_import.remap(self.store, preview, sheet, change),

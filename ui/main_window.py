@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return
             path = Path(chosen)
-        dialog = ImportDialog(self.store, self.runner, path, self)
+        dialog = ImportDialog(self.store, self.runner, path, self, settings=self.settings)
         dialog.accepted.connect(self._import_done)
         dialog.open()
 

@@ -17,7 +17,7 @@ OPTIONS: dict[str, tuple[type, Any]] = {
     "inspector_name": (str, ""),
     "window/geometry": (bytes, b""),
     "window/splitter": (bytes, b""),
-    "photos/last_dir": (str, ""),
+    "import/mappings": (str, "{}"),  # JSON: sheet header signature → {field: column} set by hand
 }
 
 _UPGRADES: dict[int, Callable[[QSettings], None]] = {}

@@ -193,6 +193,10 @@
         <source>Reading %s</source>
         <translation>正在读取 %s</translation>
     </message>
+    <message>
+        <source>%1 with warnings (orange): check them</source>
+        <translation>其中 %1 行有警告（橙色），请核对</translation>
+    </message>
     <message numerus="yes">
         <source>%n task(s) from earlier imports are not in this file; they are kept, not deleted.</source>
         <translation>
