@@ -37,7 +37,6 @@ from fieldapp.excel.errors import (
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("xlsx", "xlsm", "xlsb", "xls", "ods", "csv")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")

@@ -36,8 +36,6 @@ import zipfile
 from typing import Any
 
 CHUNK_ROWS = 4000
-ERROR_VALUES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "#EXTERNAL!")
 
 
 class Refused(Exception):

@@ -94,10 +94,6 @@ class SheetResult:
     hidden_rows: set[int] = field(default_factory=set)
     hidden_cols: set[int] = field(default_factory=set)
 
-    @property
-    def data_rows(self) -> list[TaskRow]:
-        return [r for r in self.rows if r.kind == "data"]
-
 
 def _fill_merged(rows: list[list[Any]], merged: Sequence[tuple[int, int, int, int]], header_end: int) -> None:
     """Give merged cells their value: fully in the header zone, downwards only below it
@@ -452,19 +448,6 @@ def column_letter(index: int) -> str:
         n, rem = divmod(n - 1, 26)
         s = chr(65 + rem) + s
     return s
-
-
-def parse_workbook(book, *, sheets: list[str] | None = None, mappings: dict[str, dict[str, int | None]] | None = None,
-                   find_region: RegionFinder | None = None) -> list[SheetResult]:
-    """Every sheet of a `WorkbookData` (or only `sheets`), each with its own mapping if given."""
-    mappings = mappings or {}
-    finder = find_region or _default_region_finder()
-    out = []
-    for s in book.sheets:
-        if sheets is not None and s.name not in sheets:
-            continue
-        out.append(parse_sheet(s, mapping=mappings.get(s.name), file_name=book.path.name, find_region=finder))
-    return out
 
 
 # Kinds of deadline as the JSON output of `fieldapp import-tasks` names them.

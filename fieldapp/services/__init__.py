@@ -27,12 +27,6 @@ class Changes:
     photos: set[str] = field(default_factory=set)
     refused: list[FieldAppError] = field(default_factory=list)  # items not taken, and why
 
-    def merge(self, other: "Changes") -> "Changes":
-        for name in ("tasks", "visits", "findings", "checks", "photos"):
-            getattr(self, name).update(getattr(other, name))
-        self.refused.extend(other.refused)
-        return self
-
 
 def check_cancel(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():

@@ -762,15 +762,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def import_file(store: Store, path: Path | str, sheet: str | None = None, *, dry_run: bool = False,
-                progress: Progress | None = None, cancel: threading.Event | None = None,
-                limits: Limits | None = None) -> tuple[ImportPreview, ImportResult | None]:
-    """Preview, then (unless `dry_run`) apply: what `fieldapp import-tasks` does."""
-    p = preview(store, path, sheet, progress=progress, cancel=cancel, limits=limits)
-    if dry_run:
-        return p, None
-    return p, apply(store, p, progress=progress, cancel=cancel)
-
 
 # ---------------------------------------------------------------- the memo of imported files
 #
