@@ -70,7 +70,7 @@ def main() -> None:
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     paint_env = dict(env, FIELDAPP_EXIT_AFTER_PAINT="paint")
     ready_env = dict(env, FIELDAPP_EXIT_AFTER_PAINT="ready")
-    ours_cmd = [sys.executable, "-m", "fieldapp", "--data-dir", str(data_dir)]
+    ours_cmd = [sys.executable, "-m", "ui", "--data-dir", str(data_dir)]
     bare_cmd = [sys.executable, "-c", BARE]
     timed(ours_cmd, paint_env), timed(bare_cmd, env)  # warm the page cache for both alike
     bare, paint, ready, rss = [], [], [], []

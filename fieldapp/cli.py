@@ -1,6 +1,6 @@
 """The `fieldapp` command: the window by default, and subcommands that never load Qt.
 
-    fieldapp [--data-dir D] [--lang zh_CN|en]        open the window
+    fieldapp [--data-dir D] [--lang zh_CN|en]        open the window (entry point in ui.main)
     fieldapp --screenshot OUT.png                     render the main window offscreen, exit
     fieldapp demo                                     fill the data dir with a demo set
     fieldapp stats [--json]                           counts per table and finding status
@@ -19,6 +19,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 from fieldapp import __version__
 from fieldapp.errors import FieldAppError
@@ -278,17 +279,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if r.ok else 1
 
 
-def _run_window(args: argparse.Namespace) -> int:
-    from ui.app import run  # Qt is loaded only here
-
-    return run(data_dir=args.data_dir or default_data_dir(), lang=args.lang, screenshot=args.screenshot)
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, run_window: Callable[[argparse.Namespace], int] | None = None) -> int:
+    """Run a subcommand; without one, `run_window` (the ui layer passes it: the core knows no Qt)."""
     args = build_parser().parse_args(argv)
     lang = _lang(args)
     if args.command is None:
-        return _run_window(args)
+        if run_window is None:
+            print("窗口请用 fieldapp 命令（或 python -m ui）启动。" if lang != "en"
+                  else "Start the window with the fieldapp command (or python -m ui).", file=sys.stderr)
+            return 2
+        return run_window(args)
     from fieldapp.logs import setup_logging
 
     setup_logging(args.data_dir or default_data_dir())

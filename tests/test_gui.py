@@ -329,7 +329,7 @@ def test_screenshot_command_writes_a_png(tmp_path, data_dir):
     with Store(data_dir) as s:
         seed_tasks(s)
     out = tmp_path / "shot.png"
-    proc = subprocess.run([sys.executable, "-m", "fieldapp", "--data-dir", str(data_dir), "--screenshot", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "ui", "--data-dir", str(data_dir), "--screenshot", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     from PIL import Image
@@ -365,7 +365,7 @@ def test_window_refuses_a_data_dir_it_cannot_use_with_a_clear_message(tmp_path, 
         expect = "不是 FieldApp 数据库"
     before = (data_dir / "fieldapp.db").read_bytes()
     try:
-        proc = subprocess.run([sys.executable, "-m", "fieldapp", "--data-dir", str(data_dir),
+        proc = subprocess.run([sys.executable, "-m", "ui", "--data-dir", str(data_dir),
                                "--screenshot", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
     finally:
         if holder:
