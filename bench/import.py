@@ -7,6 +7,10 @@ measures, each stage in a fresh process and repeated --runs times (median):
 
     calamine   a bare python-calamine read of the sheet into Python values
     openpyxl   a bare openpyxl read-only iteration over every cell's value
+    floor      what storing this file costs at the least, in the same schema: the calamine read,
+               then its cells as they are, unparsed, as task rows by one executemany in one
+               transaction (and floor_log: with one hashed change-log row per task) — the
+               part of the import that no Python code of ours can make faster
     import     our end-to-end import into an empty store: isolated read, header detection,
                validation, comparison, upsert with change log, commit (`preview` + `apply`)
     reimport   our import of the same, unchanged file into the store it just filled (answered
@@ -71,6 +75,8 @@ def stage(name: str, path: Path) -> dict:
         wb.close()
         assert n > 1000
         return {"seconds": took, "peak_mib": peak_mib()[0]}
+    if name in ("floor", "floor_log"):
+        return floor(path, data=Path(os.environ["BENCH_DATA"]), log=name == "floor_log")
     if name in ("import", "reimport", "cold"):
         from fieldapp.services import task_import
         from fieldapp.store import Store
@@ -92,6 +98,55 @@ def stage(name: str, path: Path) -> dict:
         return {"seconds": took, "peak_mib": max(me, p.reader_peak_mib or 0), "parent_mib": me,
                 "base_mib": base, "reader_mib": p.reader_peak_mib or 0}
     raise SystemExit(f"unknown stage {name}")
+
+
+def floor(path: Path, data: Path, log: bool) -> dict:
+    """What any import of this file into FieldApp's store costs at least: the bare calamine read,
+    then the cells, unparsed, as 50,000 task rows (with one change-log row each, for `log`)
+    written by executemany into the same schema in one transaction, ids and hashes included —
+    no header detection, no parsing, no comparing, no JSON of records."""
+    import hashlib
+
+    import python_calamine
+
+    from fieldapp.ids import new_ids
+    from fieldapp.store import Store
+
+    with Store(data, author="bench"):
+        pass  # the schema, migrated
+    import sqlite3
+
+    con = sqlite3.connect(data / "fieldapp.db", isolation_level=None)
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute("PRAGMA cache_size = -65536")
+    t = time.perf_counter()
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_index(0).to_python()[2:]
+    ids = new_ids(2 * len(rows))
+    now = "2026-01-01 00:00:00.000000"
+    tasks, entries, head = [], [], "0" * 64
+    for i, r in enumerate(rows):
+        cells = [str(v) for v in r]
+        tasks.append((ids[2 * i], cells[1], cells[2], cells[3], "[]", cells[4], "[]", "", cells[6], "",
+                      None, "none", cells[7], cells[8], "[]", "assigned", None, path.name, now, now, "bench"))
+        if log:
+            after = "[" + ",".join(f'"{c}"' for c in cells) + "]"  # about a record's bytes, no JSON encoder
+            digest = hashlib.sha256((head + after).encode()).hexdigest()
+            entries.append((ids[2 * i + 1], now, "bench", "tasks", ids[2 * i], "create", None, after, head, digest))
+            head = digest
+    con.execute("BEGIN")
+    con.executemany(
+        "INSERT INTO tasks (id, code, title, category, responsible_units, lead_unit, cooperating_units, region_code, "
+        "region_name, address, deadline, deadline_kind, deadline_text, targets, assignees, status, import_key, "
+        "import_source, created_at, updated_at, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?)", tasks)
+    if log:
+        con.executemany("INSERT INTO change_log (id, at, author, entity, entity_id, action, before, after, prev_hash, "
+                        "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries)
+    con.execute("COMMIT")
+    took = time.perf_counter() - t
+    con.close()
+    return {"seconds": took, "peak_mib": peak_mib()[0]}
 
 
 def run_stage(name: str, path: Path, data: Path | None = None) -> dict:
@@ -120,10 +175,17 @@ def main() -> int:
         t = time.perf_counter()
         write_big_xlsx(path, args.rows)
         print(f"generated {path.name} ({path.stat().st_size / 1048576:.1f} MiB) in {time.perf_counter() - t:.1f}s")
-    results: dict[str, list[dict]] = {k: [] for k in ("calamine", "openpyxl", "import", "reimport", "cold")}
+    stages = ("calamine", "openpyxl", "floor", "floor_log", "import", "reimport", "cold")
+    results: dict[str, list[dict]] = {k: [] for k in stages}
     for _ in range(args.runs):  # interleaved, so a slow moment of the machine hits every stage
         results["calamine"].append(run_stage("calamine", path))
         results["openpyxl"].append(run_stage("openpyxl", path))
+        for name in ("floor", "floor_log"):
+            data = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))
+            try:
+                results[name].append(run_stage(name, path, data))
+            finally:
+                shutil.rmtree(data, ignore_errors=True)
         data = Path(tempfile.mkdtemp(prefix="fieldapp-bench-"))
         try:  # the same data dir: an empty store, then the store that import filled
             for name in ("import", "reimport", "cold"):
@@ -141,6 +203,11 @@ def main() -> int:
     print(f"  bare python-calamine read      {cal:7.3f} s   peak {med('calamine', 'peak_mib'):6.1f} MiB")
     print(f"  bare openpyxl read-only        {opx:7.3f} s   peak {med('openpyxl', 'peak_mib'):6.1f} MiB   "
           f"({opx / cal:.2f}× calamine)")
+    fl, fl_log = med("floor"), med("floor_log")
+    print(f"  floor: calamine read + bare    {fl:7.3f} s   ratio {fl / cal:5.2f}× calamine   [cells stored as they are, "
+          "one executemany, no change log]")
+    print(f"  floor with a change-log row    {fl_log:7.3f} s   ratio {fl_log / cal:5.2f}× calamine   [the same, "
+          "plus one hashed log row per task]")
     print(f"  import into an empty store     {imp:7.3f} s   ratio {imp / cal:5.2f}× calamine (goal ≤ 1.5×)")
     print(f"  re-import, file unchanged      {reimp:7.3f} s   ratio {reimp / cal:5.2f}× calamine (goal ≤ 1.0×)"
           "  [memo of imported files]")

@@ -1,6 +1,7 @@
 """SQLAlchemy ORM of the local store: tasks, visits, findings, checks, photos, change log.
 
-Every record has a client-generated UUID, created/updated times (UTC) and its author.
+Every record has a client-generated, time-ordered UUID (`fieldapp.ids`), created/updated
+times (UTC) and its author.
 List-valued fields (units, assignees) are JSON arrays. Overdue is not a column: it is derived
 from the deadline (see `fieldapp.domain.is_overdue` and `fieldapp.queries`).
 """
@@ -8,11 +9,12 @@ from the deadline (see `fieldapp.domain.is_overdue` and `fieldapp.queries`).
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from fieldapp.ids import new_id
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -21,10 +23,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def utcnow() -> dt.datetime:
@@ -71,7 +69,7 @@ class Task(Record, Base):
     deadline_text: Mapped[str] = mapped_column(String(64), default="")
     targets: Mapped[str] = mapped_column(Text, default="")
     assignees: Mapped[list[str]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(16), default="assigned", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="assigned")  # indexed by ix_tasks_status_deadline
     # Set by the Excel import: the content key that matches a row without a code on
     # re-import, and the file / sheet the task last came from.
     import_key: Mapped[str | None] = mapped_column(String(24), index=True)

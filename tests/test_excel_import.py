@@ -374,3 +374,23 @@ def test_only_tasks_of_the_same_list_are_reported_missing(store, tmp_path):
     del rows[11]  # DC-007
     newer = ti.preview(store, write_xlsx(tmp_path / "清单A（更新）.xlsx", rows))
     assert [(m.code, m.source) for m in newer.missing] == [("DC-007", "清单A.xlsx")]
+
+
+def test_logged_records_are_the_tasks_as_stored(store, tmp_path):
+    """The bulk writer assembles each new task's log entry by hand: it must say exactly what the
+    row holds (the ORM's own record of it), for text that JSON has to escape too."""
+    rows = [["任务编号", "任务名称", "责任单位", "所属区县", "完成时限", "工作目标"],
+            ["", '引号"与\\反斜杠 \U0001F600', "市水利局、市环保局", "西湖区", "2024年12月底前", "第一行\n第二行\t制表"],
+            ["DC-9", "控制字符\x01与\u2028分隔", "", "不存在区", "长期坚持", ""],
+            ["", "=1+1 公式样的文本", "市城管局", "", "", "</script>"]]
+    result = ti.apply(store, ti.preview(store, write_csv(tmp_path / "esc.csv", rows)))  # xlsx cannot hold \x01
+    assert result.created == 3
+    with store.session() as s:
+        entries = s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq)).all()
+        assert verify_chain(entries).ok
+        creates = {e.entity_id: e.after for e in entries if e.action == "create"}
+        tasks = s.scalars(select(Task)).all()
+        assert {t.id for t in tasks} == set(creates)
+        for t in tasks:
+            assert creates[t.id] == t.to_dict(), t.title
+        assert sorted(t.id for t in tasks) == [e.entity_id for e in entries]  # ids in the order written

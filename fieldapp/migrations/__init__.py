@@ -17,7 +17,7 @@ from fieldapp.errors import DatabaseTooNew, MigrationFailed, NotADatabase
 
 log = logging.getLogger(__name__)
 
-HEAD = "0003"
+HEAD = "0004"
 HERE = Path(__file__).resolve().parent
 
 

@@ -44,6 +44,7 @@ from fieldapp.excel import header as hdr, normalize
 from fieldapp.excel.errors import ImportRefused, NothingToImport
 from fieldapp.excel.reader import Limits, WorkbookData, read_workbook
 from fieldapp.excel.tasklist import SheetResult, column_letter, deadline_json, parse_sheet
+from fieldapp.ids import new_ids
 from fieldapp.models import utcnow
 from fieldapp.services import Changes, Progress, check_cancel
 from fieldapp.store import Store
@@ -551,27 +552,21 @@ def apply(
     errors = [r for r in preview.rows if r.status == ERROR]
     if errors and not skip_errors:
         raise _refused(errors)
-    memo_out = _MemoWriter() if preview.options is not None and not skip_errors else None
     with _no_gc():
         try:
-            result = _apply(store, preview, progress, cancel, skip_errors, memo_out)
+            result = _apply(store, preview, progress, cancel, skip_errors)
         except BaseException:
-            if memo_out is not None:
-                memo_out.discard()
             for r in preview.rows:  # ids of tasks that were never committed
                 if r.status == NEW:
                     r.task_id = None
             raise
-        if memo_out is not None:
-            if memo_out.started:
-                memo_out.publish()  # the import committed: the memo may be used
-            elif not preview.from_memo and not result.errors_skipped:
-                _memo_save(store, preview, result)  # nothing was written: remember the reading
-        return result
+    if preview.options is not None and not preview.from_memo and not result.errors_skipped:
+        _memo_save_later(store, preview, result)
+    return result
 
 
 def _apply(store: Store, preview: ImportPreview, progress: Progress | None, cancel: threading.Event | None,
-           skip_errors: bool, memo_out: "_MemoWriter | None" = None) -> ImportResult:
+           skip_errors: bool) -> ImportResult:
     started = time.monotonic()
     source = f"{preview.file_name}"
     result = ImportResult(changes=Changes())
@@ -604,8 +599,6 @@ def _apply(store: Store, preview: ImportPreview, progress: Progress | None, canc
         check_cancel(cancel)
         result.log_seq = _log_seq(session)
         result.rows = rows
-        if memo_out is not None and todo:
-            memo_out.start(store, preview, result)  # written while SQLite commits
     for r in rows:
         if r.status == NEW:
             result.created += 1
@@ -639,7 +632,9 @@ class _Writer:
     """Bulk INSERT / UPDATE of tasks with their change-log entries, hash chain included.
 
     The ORM would spend seconds on 50,000 objects; this writes the same rows and the same
-    log entries (`changelog` verifies them like any other) with executemany."""
+    log entries (`changelog` verifies them like any other) with executemany. A new task's
+    logged record is assembled from its values' JSON (`_record_json`), which is what
+    `changelog.entry_hash`'s canonical encoding of the same dict gives, character for character."""
 
     def __init__(self, session: Session, store: Store, author: str) -> None:
         self.session = session
@@ -657,83 +652,91 @@ class _Writer:
             head = row[0] if row else changelog.GENESIS
         self.head = head
         self.canon = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-        self.list_texts: dict[tuple[str, ...], str] = {}
+        self.list_texts: dict[tuple[str, ...], tuple[str, str]] = {}  # stored JSON, canonical JSON
         self.now = utcnow()
         self.now_text = self.now.strftime(_DATETIME_FMT)
         self.now_iso = self.now.isoformat()
         self.at_json = self.canon(self.now_iso)
         self.author_json = self.canon(self.author)
-        self._ids: list[str] = []
 
-    def new_id(self) -> str:
-        """A random (version 4) UUID, as uuid.uuid4() makes, a thousand at a time."""
-        if not self._ids:
-            raw = os.urandom(16 * 1024)
-            ids = []
-            for i in range(0, len(raw), 16):
-                h = raw[i:i + 16].hex()
-                # version 4, variant 10xx (RFC 4122)
-                ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
-            self._ids = ids
-        return self._ids.pop()
-
-    def _entry(self, entity_id: str, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> tuple:
+    def _entry(self, entry_id: str, entity_id: str, action: str, before_json: str, after_json: str) -> tuple:
         """One change-log row. The hashed payload is `changelog.entry_hash`'s canonical JSON
         (sorted keys, compact), assembled around the record's JSON so that it is encoded once;
         the stored before/after are that same JSON text. `fieldapp verify` checks the result."""
-        entry_id = self.new_id()
-        canon = self.canon
-        before_json = "null" if before is None else canon(before)
-        after_json = "null" if after is None else canon(after)
         payload = (f'{{"action":"{action}","after":{after_json},"at":{self.at_json},'
                    f'"author":{self.author_json},"before":{before_json},"entity":"tasks",'
                    f'"entity_id":"{entity_id}","id":"{entry_id}"}}')
         digest = hashlib.sha256((self.head + payload).encode("utf-8")).hexdigest()
         row = (entry_id, self.now_text, self.author, "tasks", entity_id, action,
-               None if before is None else before_json, None if after is None else after_json, self.head, digest)
+               None if before_json == "null" else before_json, None if after_json == "null" else after_json,
+               self.head, digest)
         self.head = digest
         return row
 
-    def _list_json(self, value: list[str]) -> str:
+    def _lists(self, value: list[str]) -> tuple[str, str]:
         key = tuple(value)
-        text = self.list_texts.get(key)
-        if text is None:
-            text = self.list_texts[key] = self.dumps(value)
-        return text
+        texts = self.list_texts.get(key)
+        if texts is None:
+            texts = self.list_texts[key] = (self.dumps(value), self.canon(value))
+        return texts
+
+    def _record_json(self, values: dict[str, Any], lists: dict[str, str], task_id: str, deadline: str | None,
+                     key: str | None, source: str) -> str:
+        """The canonical JSON of a new task's record (see `_RECORD_KEYS`)."""
+        enc = _encode_str
+        code, deadline_json = values["code"], "null" if deadline is None else f'"{deadline}"'
+        return (f'{{"address":{enc(values["address"])},"assignees":{lists["assignees"]},'
+                f'"author":{self.author_json},"category":{enc(values["category"])},'
+                f'"code":{"null" if code is None else enc(code)},"cooperating_units":{lists["cooperating_units"]},'
+                f'"created_at":{self.at_json},"deadline":{deadline_json},'
+                f'"deadline_kind":{enc(values["deadline_kind"])},"deadline_text":{enc(values["deadline_text"])},'
+                f'"id":"{task_id}","import_key":{"null" if key is None else enc(key)},'
+                f'"import_source":{enc(source)},"lead_unit":{enc(values["lead_unit"])},'
+                f'"region_code":{enc(values["region_code"])},"region_name":{enc(values["region_name"])},'
+                f'"responsible_units":{lists["responsible_units"]},"status":"{TaskStatus.ASSIGNED}",'
+                f'"targets":{enc(values["targets"])},"title":{enc(values["title"])},"updated_at":{self.at_json}}}')
 
     def write(self, rows: list[RowResult], source: str) -> None:
         inserts, entries = [], []
         updates: dict[tuple[str, ...], list[tuple]] = {}
-        dumps = self._list_json
+        texts = self._lists
+        ids = iter(new_ids(2 * len(rows)))  # in order: a task's id, then its log entry's
+        status = str(TaskStatus.ASSIGNED)
         for r in rows:
             if r.status == NEW:
                 values = {**DEFAULTS, **r.values}
-                task_id = self.new_id()
-                r.task_id = task_id
+                task_id = r.task_id = next(ids)
                 deadline = values["deadline"]
-                record = {
-                    **values, "deadline": deadline.isoformat() if deadline else None,
-                    "status": str(TaskStatus.ASSIGNED), "import_key": r.key or None, "import_source": source,
-                    "id": task_id, "created_at": self.now_iso, "updated_at": self.now_iso, "author": self.author,
-                }
+                deadline = deadline.isoformat() if deadline else None
+                key = r.key or None
+                stored, canonical = {}, {}
+                for f in LIST_FIELDS:
+                    stored[f], canonical[f] = texts(values[f])
+                if len(values) == len(DEFAULTS) and all(type(values[f]) is str for f in _STR_FIELDS) \
+                        and (values["code"] is None or type(values["code"]) is str):
+                    after = self._record_json(values, canonical, task_id, deadline, key, source)
+                else:  # a value of another type: let the encoder write it as the ORM's log would
+                    after = self.canon({**values, "deadline": deadline, "status": status, "import_key": key,
+                                        "import_source": source, "id": task_id, "created_at": self.now_iso,
+                                        "updated_at": self.now_iso, "author": self.author})
                 inserts.append((
-                    task_id, values["code"], values["title"], values["category"], dumps(values["responsible_units"]),
-                    values["lead_unit"], dumps(values["cooperating_units"]), values["region_code"],
-                    values["region_name"], values["address"], record["deadline"], values["deadline_kind"],
-                    values["deadline_text"], values["targets"], dumps(values["assignees"]), record["status"],
-                    record["import_key"], source, self.now_text, self.now_text, self.author,
+                    task_id, values["code"], values["title"], values["category"], stored["responsible_units"],
+                    values["lead_unit"], stored["cooperating_units"], values["region_code"],
+                    values["region_name"], values["address"], deadline, values["deadline_kind"],
+                    values["deadline_text"], values["targets"], stored["assignees"], status,
+                    key, source, self.now_text, self.now_text, self.author,
                 ))
-                entries.append(self._entry(task_id, "create", None, record))
+                entries.append(self._entry(next(ids), task_id, "create", "null", after))
             elif r.status == CHANGED:
                 changes = r.changes
                 cols = tuple(sorted(changes))
-                params = [dumps(changes[c][1]) if c in LIST_FIELDS else
+                params = [texts(changes[c][1])[0] if c in LIST_FIELDS else
                           changes[c][1].isoformat() if isinstance(changes[c][1], dt.date) else changes[c][1]
                           for c in cols]
                 updates.setdefault(cols, []).append((*params, self.now_text, r.task_id))
-                before = {c: _jsonable(changes[c][0]) for c in cols}
-                after = {c: _jsonable(changes[c][1]) for c in cols}
-                entries.append(self._entry(r.task_id or "", "update", before, after))
+                before = self.canon({c: _jsonable(changes[c][0]) for c in cols})
+                after = self.canon({c: _jsonable(changes[c][1]) for c in cols})
+                entries.append(self._entry(next(ids), r.task_id or "", "update", before, after))
         job: list[tuple[str, list[tuple]]] = []
         if inserts:
             job.append((
@@ -754,6 +757,11 @@ class _Writer:
     def finish(self) -> None:
         # Later ORM writes in this transaction continue the chain from here.
         self.session.info["chain_head"] = self.head
+
+
+_encode_str = json.encoder.encode_basestring  # a str as JSON with ensure_ascii=False: the C encoder's own
+_STR_FIELDS = ("title", "category", "lead_unit", "region_code", "region_name", "address", "deadline_kind",
+               "deadline_text", "targets")
 
 
 def _jsonable(value: Any) -> Any:
@@ -807,45 +815,26 @@ def _values_of(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-class _MemoWriter:
-    """Writes the memo in a thread while SQLite commits (its C code lets go of the GIL), to a
-    temporary name that becomes the memo only once the import has committed."""
+_memo_thread: threading.Thread | None = None
 
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-        self.paths: tuple[Path, Path] | None = None
 
-    @property
-    def started(self) -> bool:
-        return self.thread is not None
+def _memo_save_later(store: Store, preview: ImportPreview, result: ImportResult) -> None:
+    """Write the memo of a committed import in a thread: the import is done, the memo only saves
+    time later. Not a daemon, so a command-line import still leaves it behind at exit."""
+    global _memo_thread
+    _memo_wait()
+    _memo_thread = threading.Thread(target=_memo_save, args=(store, preview, result), name="task-import-memo")
+    _memo_thread.start()
 
-    def start(self, store: Store, preview: ImportPreview, result: ImportResult) -> None:
-        final = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
-        tmp = final.with_suffix(".part")
-        self.paths = (tmp, final)
-        self.thread = threading.Thread(target=_memo_write, args=(store, preview, result, tmp),
-                                       name="task-import-memo", daemon=True)
-        self.thread.start()
 
-    def publish(self) -> None:
-        assert self.thread is not None and self.paths is not None
-        self.thread.join()
-        tmp, final = self.paths
-        try:
-            if tmp.exists():
-                os.replace(tmp, final)
-        except OSError as exc:
-            log.warning("import memo not kept: %s", exc)
-
-    def discard(self) -> None:
-        if self.thread is not None and self.paths is not None:
-            self.thread.join()
-            self.paths[0].unlink(missing_ok=True)
+def _memo_wait() -> None:
+    if _memo_thread is not None:
+        _memo_thread.join()
 
 
 def _memo_save(store: Store, preview: ImportPreview, result: ImportResult) -> None:
     final = _memo_path(store, preview.sha256, *preview.options)  # type: ignore[misc]
-    tmp = final.with_suffix(".part")
+    tmp = final.with_suffix(f".{threading.get_ident()}.part")
     _memo_write(store, preview, result, tmp)
     try:
         if tmp.exists():
@@ -880,12 +869,16 @@ def _memo_write(store: Store, preview: ImportPreview, result: ImportResult, tmp:
             fh.write("]}")
         for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-MEMO_KEEP]:
             old.unlink(missing_ok=True)
+        for part in folder.glob("*.part"):  # left by a process that died while writing (one per data dir)
+            if part != tmp:
+                part.unlink(missing_ok=True)
     except (OSError, TypeError, ValueError) as exc:  # a cache: failing to write it loses only time
         log.warning("import memo not written: %s", exc)
         tmp.unlink(missing_ok=True)
 
 
 def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, int | None] | None) -> ImportPreview | None:
+    _memo_wait()
     folder = _memo_dir(store)
     try:
         if not folder.is_dir() or not any(folder.iterdir()):
