@@ -5,7 +5,7 @@
     fieldapp demo                                     fill the data dir with a demo set
     fieldapp stats [--json]                           counts per table and finding status
     fieldapp verify                                   integrity, change-log chain, photo files
-    fieldapp import-tasks FILE [--sheet S] [--dry-run] [--json]   import an Excel task list
+    fieldapp import-tasks FILE [--sheet S] [--map FIELD=COLUMN]… [--dry-run] [--json]   import an Excel task list
     fieldapp template OUT.xlsx                        a blank task-list template
     fieldapp export-ledger OUT.xlsx --kind tasks|findings|checks [filters]   a ledger (台账)
 """
@@ -18,12 +18,18 @@ import logging
 import os
 import re
 import sys
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from fieldapp import __version__
-from fieldapp.errors import FieldAppError
+from fieldapp.errors import FieldAppError, Text
 from fieldapp.paths import default_data_dir
+
+if TYPE_CHECKING:
+    from fieldapp.services.task_import import ImportPreview
+    from fieldapp.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _excel_parsers(sub) -> None:
-    imp = sub.add_parser("import-tasks", help="import a task list from Excel (.xlsx .xlsm .xls .ods .csv)")
+    imp = sub.add_parser("import-tasks", help="import a task list from Excel (.xlsx .xlsm .xls .ods .csv)",
+                         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_map_epilog())
     _common(imp, top=False)
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.add_argument("--sheet", metavar="NAME", help="only this sheet (default: every visible sheet)")
+    imp.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                     help="take FIELD from COLUMN, overriding the columns found by their header: COLUMN is a "
+                          "letter (G, AA) or the column's header text as in the sheet; FIELD= leaves the field "
+                          "out. Repeatable. Without --sheet a letter applies to every sheet, a header text to "
+                          "each sheet that has it. FIELD: see below")
     imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
     tpl = sub.add_parser("template", help="write a blank task-list template (.xlsx) to import")
@@ -115,15 +127,26 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
     lang = _lang(args)
     en = lang == "en"
     progress = _stderr_progress("reading" if en else "读取")
+
+    def refuse(exc: FieldAppError) -> None:
+        if progress:
+            print(file=sys.stderr)
+        if args.json:
+            print(json.dumps({"file": args.file.name, "records": [], "skipped": [], "errors": [
+                {"sheet": None, "row": None, "reason": exc.message(lang)}]}, ensure_ascii=False))
+
+    try:
+        maps = _parse_maps(args.map)  # before the data dir is opened: a typo touches nothing
+    except MapRefused as exc:
+        refuse(exc)
+        raise
+    by_letter = {m.field: m.column for m in maps if not isinstance(m.column, str)}
     with _open_store(args) as store:
         try:
-            p = preview(store, args.file, args.sheet, progress=progress)
-        except WorkbookRejected as exc:
-            if progress:
-                print(file=sys.stderr)
-            if args.json:
-                print(json.dumps({"file": args.file.name, "records": [], "skipped": [], "errors": [
-                    {"sheet": None, "row": None, "reason": exc.message(lang)}]}, ensure_ascii=False))
+            p = preview(store, args.file, args.sheet, by_letter or None, progress=progress)
+            p = _follow_maps(store, p, maps, one_sheet=args.sheet is not None)
+        except (WorkbookRejected, MapRefused) as exc:
+            refuse(exc)
             raise
         result = None
         refused: ImportRefused | None = None
@@ -140,14 +163,164 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
-        _print_import(out, en)
+        _print_import(out, en, columns=bool(maps))
     if refused is not None:
         print(refused.message(lang), file=sys.stderr)
         return 2
     return 1 if out["errors"] else 0
 
 
-def _print_import(out: dict, en: bool) -> None:
+# ---------------------------------------------------------------- import-tasks --map FIELD=COLUMN
+
+
+class MapRefused(FieldAppError):
+    """A --map the import cannot follow; refused before anything is written."""
+
+    zh = "--map {spec}：{reason}。数据库未作任何修改。"
+    en = "--map {spec}: {reason}. The database was not changed."
+
+
+@dataclass(frozen=True)
+class _Map:
+    spec: str  # as typed
+    field: str  # one of header.MAPPABLE
+    column: int | str | None  # a letter's 0-based index, a header text to look up, or None: leave the field out
+
+
+_SPEC = re.compile(r"([^=＝]*)[=＝](.*)", re.S)  # FIELD=COLUMN, also with a full-width ＝
+_LETTERS = re.compile(r"[A-Za-z]{1,3}")  # a column letter; anything else is a header text
+
+
+def _map_epilog() -> str:
+    from fieldapp.excel.header import FIELDS, MAPPABLE
+
+    lines = ["fields for --map (the name, or its label):"]
+    lines += [f"  {f:18} {FIELDS[f][0].en:18} {FIELDS[f][0].zh}" for f in MAPPABLE]
+    lines += ["", "e.g.  --map deadline=G  --map 牵头单位=牵头部门  --map targets=",
+              "A COLUMN of one to three Latin letters is read as a column letter, not as a header text."]
+    return "\n".join(lines)
+
+
+def _field_named(name: str) -> str | None:
+    """A mappable field by its name (deadline), Chinese label (完成时限) or English label (Deadline)."""
+    from fieldapp.excel import normalize
+    from fieldapp.excel.header import FIELDS, MAPPABLE
+
+    k = normalize.key(name)
+    for f in MAPPABLE:
+        label = FIELDS[f][0]
+        if k in (f, f.replace("_", "-"), normalize.key(label.zh), normalize.key(label.en)):
+            return f
+    return None
+
+
+def _parse_maps(items: list[str]) -> list[_Map]:
+    """`--map` arguments as written, checked as far as they can be without the file."""
+    from fieldapp.excel.header import FIELDS, MAPPABLE
+    from fieldapp.excel.tasklist import column_letter
+
+    maps: list[_Map] = []
+    for item in items:
+        spec = item.strip()
+        split = _SPEC.fullmatch(spec)
+        name, column = (split[1].strip(), split[2].strip()) if split else ("", "")
+        if not name:
+            raise MapRefused(spec=spec, reason=Text("应写成“字段=列”，例如 deadline=G",
+                                                    "write it as FIELD=COLUMN, e.g. deadline=G"))
+        f = _field_named(name)
+        if f is None:
+            raise MapRefused(spec=spec, reason=Text(
+                f"没有“{name}”这个字段。可用的字段：" + "、".join(f"{x}（{FIELDS[x][0].zh}）" for x in MAPPABLE),
+                f"there is no field “{name}”. The fields are: " + ", ".join(MAPPABLE)))
+        earlier = next((m for m in maps if m.field == f), None)
+        if earlier is not None:
+            raise MapRefused(spec=spec, reason=Text(f"字段 {f} 已由 --map {earlier.spec} 指定",
+                                                    f"the field {f} is already given by --map {earlier.spec}"))
+        col: int | str | None = column or None
+        letters = unicodedata.normalize("NFKC", column)  # Ｇ typed with a Chinese input method
+        if _LETTERS.fullmatch(letters):
+            col = _column_index(letters)
+            other = next((m for m in maps if m.column == col), None)
+            if other is not None:  # one column feeds one field
+                letter = column_letter(col)
+                raise MapRefused(spec=spec, reason=Text(f"{letter} 列已由 --map {other.spec} 指定给 {other.field}",
+                                                        f"column {letter} is already given to {other.field} by "
+                                                        f"--map {other.spec}"))
+        maps.append(_Map(spec, f, col))
+    return maps
+
+
+def _column_index(letters: str) -> int:
+    """Column letters as a 0-based index: A → 0, AB → 27."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - ord("A") + 1
+    return n - 1
+
+
+def _follow_maps(store: Store, p: ImportPreview, maps: list[_Map], one_sheet: bool) -> ImportPreview:
+    """The preview with the --map columns checked against each sheet and the header texts
+    looked up in it. A header text may sit in another column in each sheet, so it is applied
+    per sheet with `remap`, which reuses the cells already read instead of reading the file again."""
+    from fieldapp.excel import normalize
+    from fieldapp.excel.tasklist import column_letter
+    from fieldapp.services.task_import import remap
+
+    every = Text("", "") if one_sheet or len(p.sheets) < 2 else Text(
+        "（未指定 --sheet 时，列字母对每个工作表都适用）", " (without --sheet, a letter applies to every sheet)")
+    for s in p.sheets:
+        if not s.importable:
+            continue  # gives no tasks whatever its columns
+        last = column_letter(max(len(s.columns), 1) - 1)
+        for m in maps:
+            if isinstance(m.column, int) and m.column >= len(s.columns):
+                letter = column_letter(m.column)
+                raise MapRefused(spec=m.spec, reason=Text(f"工作表“{s.name}”只有 A–{last} 列，没有 {letter} 列{every.zh}",
+                                                          f"sheet “{s.name}” has columns A–{last} only, no column "
+                                                          f"{letter}{every.en}"))
+    named = [m for m in maps if isinstance(m.column, str)]
+    if not named:
+        return p
+    sheets = [s for s in p.sheets if s.loaded and s.header_rows]
+    wanted: dict[str, dict[str, int]] = {}
+    for m in named:
+        key = normalize.key(m.column)
+        for s in sheets if key else []:
+            cols = [c for c in s.columns if c.header and normalize.key(c.header) == key] or [
+                c for c in s.columns if key in {normalize.key(part) for part in c.header.split(" / ")}]
+            if len(cols) > 1:
+                letters = "、".join(c.letter for c in cols)
+                raise MapRefused(spec=m.spec, reason=Text(
+                    f"工作表“{s.name}”中表头为“{m.column}”的列不止一个（{letters}），请改用列字母",
+                    f"more than one column of sheet “{s.name}” is headed “{m.column}” ({letters.replace('、', ', ')}); "
+                    "give the column letter instead"))
+            if cols:
+                taken = {c: f for f, c in wanted.get(s.name, {}).items()}
+                taken.update((x.column, x.field) for x in maps if isinstance(x.column, int))
+                col = cols[0].index
+                if col in taken:
+                    raise MapRefused(spec=m.spec, reason=Text(
+                        f"工作表“{s.name}”的“{m.column}”是 {cols[0].letter} 列，已指定给 {taken[col]}",
+                        f"“{m.column}” is column {cols[0].letter} of sheet “{s.name}”, already given to {taken[col]}"))
+                wanted.setdefault(s.name, {})[m.field] = col
+        if not any(m.field in w for w in wanted.values()):
+            listed_zh = "；".join(f"“{s.name}”：" + "、".join(f"{c.letter} {c.header}" for c in s.columns if c.header)
+                                 for s in sheets)
+            listed_en = "; ".join(f"“{s.name}”: " + ", ".join(f"{c.letter} {c.header}" for c in s.columns if c.header)
+                                 for s in sheets)
+            raise MapRefused(spec=m.spec, reason=Text(
+                f"“{m.column}”不是列字母，也没有哪一列的表头是它" + (f"。现有的列：{listed_zh}" if sheets else ""),
+                f"“{m.column}” is neither a column letter nor the header of a column"
+                + (f". The columns are: {listed_en}" if sheets else "")))
+    for name, change in wanted.items():
+        if any(p.sheet(name).mapping.get(f) != c for f, c in change.items()):
+            p = remap(store, p, name, change)
+    return p
+
+
+def _print_import(out: dict, en: bool, columns: bool = False) -> None:
+    from fieldapp.excel.header import FIELDS
+
     c = out["counts"]
     for s in out["sheets"]:
         rows = "、".join(map(str, s["header_rows"]))
@@ -155,6 +328,10 @@ def _print_import(out: dict, en: bool) -> None:
             print(f"sheet “{s['name']}”: not imported — {s['problem']}" if en else f"工作表“{s['name']}”：未导入——{s['problem']}")
         else:
             print(f"sheet “{s['name']}”: header on row {rows}" if en else f"工作表“{s['name']}”：表头在第 {rows} 行")
+            if columns:  # --map was given: show what it came to
+                used = sorted(s["mapping"].items(), key=lambda kv: (len(kv[1]), kv[1]))
+                print("  columns: " + ", ".join(f"{f} {letter}" for f, letter in used) if en else
+                      "  列：" + "、".join(f"{FIELDS[f][0].zh} {letter}" for f, letter in used))
     print((f"new {c['new']}, changed {c['changed']}, unchanged {c['unchanged']}, skipped {c['skipped']}, "
            f"errors {c['error']}") if en else
           f"新增 {c['new']}，变更 {c['changed']}，未变 {c['unchanged']}，跳过 {c['skipped']}，错误 {c['error']}")

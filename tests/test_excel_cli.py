@@ -1,4 +1,4 @@
-"""`fieldapp import-tasks FILE [--sheet NAME] [--dry-run] [--json]` as a script would use it."""
+"""`fieldapp import-tasks FILE [--sheet NAME] [--map FIELD=COLUMN]… [--dry-run] [--json]` as a script would use it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
-from excel_fixtures import EXPECTED, write_messy_xlsx, write_xlsx
+import pytest
+from excel_fixtures import EXPECTED, HEADER, PLAIN_ROWS, db_snapshot, write_messy_xlsx, write_xlsx
+
+from fieldapp.store import Store
 
 RECORD_KEYS = {"sheet", "row", "code", "title", "category", "responsible_units", "lead_unit", "cooperating_units",
                "region", "deadline", "deadline_text", "status", "warnings"}
@@ -72,3 +75,108 @@ def test_import_commands_load_neither_qt_nor_openpyxl(tmp_path):
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr
+
+
+# ---------------------------------------------------------------- --map FIELD=COLUMN
+
+UNKNOWN_DEADLINE = "最终节点"  # a header no synonym names: the deadline column (H) is not found
+
+
+def _unrecognised_deadline_xlsx(path):
+    rows = [list(r) for r in PLAIN_ROWS]
+    rows[2] = [UNKNOWN_DEADLINE if h == "完成时限" else h for h in HEADER]
+    return write_xlsx(path, rows)
+
+
+def _stored(data) -> dict:
+    """The stored tasks by code: what the import wrote, read from the database itself."""
+    from sqlalchemy import text
+
+    with Store(data) as store, store.session() as s:
+        rows = s.execute(text("SELECT code, lead_unit, deadline, deadline_kind, deadline_text FROM tasks"))
+        return {r.code: r for r in rows}
+
+
+def test_map_imports_a_column_whose_header_is_not_recognised(tmp_path):
+    data = tmp_path / "data"
+    path = _unrecognised_deadline_xlsx(tmp_path / "清单.xlsx")
+    guessed = json.loads(fieldapp("--data-dir", str(data), "import-tasks", str(path), "--dry-run", "--json").stdout)
+    assert "deadline" not in guessed["sheets"][0]["mapping"]
+    assert {r["deadline_text"] for r in guessed["records"]} == {""}
+    run = fieldapp("--data-dir", str(data), "import-tasks", str(path), "--map", "deadline=H", "--json")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["applied"] and out["sheets"][0]["mapping"]["deadline"] == "H"
+    stored = _stored(data)
+    assert set(stored) == set(EXPECTED)
+    for code, (_title, deadline, text, _warned) in EXPECTED.items():
+        t = stored[code]
+        assert t.deadline_text == text
+        assert t.deadline == (deadline if deadline and deadline[0].isdigit() else None), code
+    assert stored["DC-004"].deadline_kind == "open_ended" and stored["DC-001"].deadline_kind == "date"
+    assert stored["DC-001"].lead_unit == "市住建局"
+
+
+def test_map_takes_chinese_labels_and_header_texts_and_leaves_a_field_out(tmp_path):
+    data = tmp_path / "data"
+    path = _unrecognised_deadline_xlsx(tmp_path / "清单.xlsx")
+    label = fieldapp("--data-dir", str(data), "import-tasks", str(path), "--map", "完成时限=h", "--dry-run", "--json")
+    assert label.returncode == 0, label.stderr
+    assert json.loads(label.stdout)["sheets"][0]["mapping"]["deadline"] == "H"
+    typed = fieldapp("--data-dir", str(data), "import-tasks", str(path), "--map", "完成时限＝Ｈ", "--dry-run", "--json")
+    assert json.loads(typed.stdout)["sheets"][0]["mapping"]["deadline"] == "H", typed.stderr  # a Chinese input method
+    run = fieldapp("--data-dir", str(data), "import-tasks", str(path), "--map", f"完成时限={UNKNOWN_DEADLINE}",
+                   "--map", "lead_unit=")
+    assert run.returncode == 0, run.stderr
+    assert "完成时限 H" in run.stdout and "牵头单位" not in run.stdout  # the columns used are shown
+    stored = _stored(data)
+    assert stored["DC-001"].deadline_text == "2024年12月底前" and str(stored["DC-001"].deadline) == "2024-12-31"
+    assert {t.lead_unit for t in stored.values()} == {""}  # the lead-unit column was left out
+    out = json.loads(fieldapp("--data-dir", str(data), "import-tasks", str(path), "--map", "lead_unit=",
+                              "--map", "deadline=H", "--dry-run", "--json").stdout)
+    assert "lead_unit" not in out["sheets"][0]["mapping"]
+    assert {r["status"] for r in out["records"]} == {"unchanged"}
+
+
+@pytest.mark.parametrize("maps, lang, message", [
+    (["deadline=H", "dead=I"], "zh_CN", "没有“dead”这个字段"),
+    (["deadline=H", "targets=ZZ"], "zh_CN", "只有 A–J 列，没有 ZZ 列"),
+    (["deadline=H", "targets=I7"], "en", "“I7” is neither a column letter nor the header of a column"),
+    (["deadline=H", "targets=h"], "zh_CN", "H 列已由 --map deadline=H 指定给 deadline"),
+    (["deadline"], "en", "write it as FIELD=COLUMN"),
+])
+def test_a_bad_map_exits_2_with_the_reason_and_changes_nothing(tmp_path, maps, lang, message):
+    data = tmp_path / "data"
+    path = _unrecognised_deadline_xlsx(tmp_path / "清单.xlsx")
+    assert fieldapp("--data-dir", str(data), "import-tasks", str(path)).returncode == 0  # deadlines not found
+    with Store(data) as store:
+        before = db_snapshot(store)
+    args = [a for m in maps for a in ("--map", m)]
+    run = fieldapp("--data-dir", str(data), "import-tasks", str(path), *args, lang=lang)
+    assert run.returncode == 2
+    assert message in run.stderr and "--map" in run.stderr
+    assert ("database was not changed" if lang == "en" else "数据库未作任何修改") in run.stderr
+    as_json = fieldapp("--data-dir", str(data), "import-tasks", str(path), *args, "--json", lang=lang)
+    assert as_json.returncode == 2 and message in json.loads(as_json.stdout)["errors"][0]["reason"]
+    with Store(data) as store:
+        assert db_snapshot(store) == before
+
+
+def test_a_letter_beyond_another_sheet_asks_for_the_sheet(tmp_path):
+    path = write_messy_xlsx(tmp_path / "messy.xlsx")
+    run = fieldapp("--data-dir", str(tmp_path / "data"), "import-tasks", str(path), "--map", "deadline=H", lang="en")
+    assert run.returncode == 2 and "“专项督查” has columns A–C only" in run.stderr and "--sheet" in run.stderr
+    one = fieldapp("--data-dir", str(tmp_path / "data"), "import-tasks", str(path), "--sheet", "2024年任务",
+                   "--map", "deadline=H", "--dry-run")
+    assert one.returncode == 0, one.stderr
+    ambiguous = fieldapp("--data-dir", str(tmp_path / "data"), "import-tasks", str(path), "--map", "lead_unit=责任单位")
+    assert ambiguous.returncode == 2 and "（E、F）" in ambiguous.stderr
+
+
+def test_import_help_lists_the_fields():
+    from fieldapp.excel.header import FIELDS, MAPPABLE
+
+    run = fieldapp("import-tasks", "--help")
+    assert run.returncode == 0 and "--map FIELD=COLUMN" in run.stdout
+    for f in MAPPABLE:
+        assert f in run.stdout and FIELDS[f][0].zh in run.stdout
