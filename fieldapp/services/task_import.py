@@ -712,10 +712,11 @@ class _Writer:
                 stored, canonical = {}, {}
                 for f in LIST_FIELDS:
                     stored[f], canonical[f] = texts(values[f])
-                if len(values) == len(DEFAULTS) and all(type(values[f]) is str for f in _STR_FIELDS) \
-                        and (values["code"] is None or type(values["code"]) is str):
+                try:
+                    if len(values) != len(DEFAULTS):
+                        raise TypeError("a field the record JSON does not name")
                     after = self._record_json(values, canonical, task_id, deadline, key, source)
-                else:  # a value of another type: let the encoder write it as the ORM's log would
+                except TypeError:  # a value that is not text: let the encoder write it as the ORM's log would
                     after = self.canon({**values, "deadline": deadline, "status": status, "import_key": key,
                                         "import_source": source, "id": task_id, "created_at": self.now_iso,
                                         "updated_at": self.now_iso, "author": self.author})
@@ -759,9 +760,8 @@ class _Writer:
         self.session.info["chain_head"] = self.head
 
 
-_encode_str = json.encoder.encode_basestring  # a str as JSON with ensure_ascii=False: the C encoder's own
-_STR_FIELDS = ("title", "category", "lead_unit", "region_code", "region_name", "address", "deadline_kind",
-               "deadline_text", "targets")
+# A str as JSON with ensure_ascii=False (the C encoder's own); TypeError for anything else.
+_encode_str = json.encoder.encode_basestring
 
 
 def _jsonable(value: Any) -> Any:
