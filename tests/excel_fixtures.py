@@ -104,18 +104,41 @@ def write_messy_xlsx(path: Path) -> Path:
     return path
 
 
-def write_xls(path: Path, rows: list[list[object]] = PLAIN_ROWS, sheet: str = "任务清单") -> Path:
+# BIFF error codes (xlwt's own table has #VALUE! as #NUM!'s code and no #N/A).
+XLS_ERROR_CODES = {"#NULL!": 0x00, "#DIV/0!": 0x07, "#VALUE!": 0x0F, "#REF!": 0x17, "#NAME?": 0x1D,
+                   "#NUM!": 0x24, "#N/A": 0x2A}
+
+
+def write_xls(path: Path, rows: list[list[object]] = PLAIN_ROWS, sheet: str = "任务清单", *,
+              spans: dict[tuple[int, int], tuple[int, int]] | None = None, hidden_rows: set[int] = frozenset(),
+              hidden_cols: set[int] = frozenset(), errors: dict[tuple[int, int], str] | None = None) -> Path:
+    """A BIFF8 workbook. `spans`, `hidden_rows`, `hidden_cols` as for `write_ods` (0-based);
+    `errors`: (row, col) → "#REF!"…, error cells as Excel stores them (not text)."""
     import xlwt  # test-only dependency: the one pure-Python writer of the .xls format
 
+    spans = spans or {}
+    errors = errors or {}
+    covered = {(r + i, c + j) for (r, c), (rs, cs) in spans.items() for i in range(rs) for j in range(cs)}
     book = xlwt.Workbook(encoding="utf-8")
     ws = book.add_sheet(sheet)
     date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    default = xlwt.Style.default_style
+
+    def value(v: object) -> tuple[object, object]:
+        return (v, date_style) if isinstance(v, dt.date) else ("" if v is None else v, default)
+
+    for (r, c), (rs, cs) in spans.items():
+        ws.write_merge(r, r + rs - 1, c, c + cs - 1, *value(rows[r][c] if c < len(rows[r]) else None))
     for i, r in enumerate(rows):
         for j, v in enumerate(r):
-            if isinstance(v, dt.date):
-                ws.write(i, j, v, date_style)
-            elif v is not None and v != "":
-                ws.write(i, j, v)
+            if (i, j) not in covered and (i, j) not in errors and v is not None and v != "":
+                ws.write(i, j, *value(v))
+    for (i, j), text in errors.items():
+        ws.row(i).set_cell_error(j, XLS_ERROR_CODES[text])
+    for i in hidden_rows:
+        ws.row(i).hidden = True
+    for j in hidden_cols:
+        ws.col(j).hidden = True
     book.save(str(path))
     return path
 

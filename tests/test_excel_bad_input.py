@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from excel_fixtures import PLAIN_ROWS, db_snapshot, write_big_xlsx, write_xlsx
+from excel_fixtures import PLAIN_ROWS, db_snapshot, write_big_xlsx, write_xls, write_xlsx
 from fieldapp.excel import errors as xe
 from fieldapp.excel.reader import Limits, read_workbook
 from fieldapp.services import task_import as ti
@@ -167,20 +167,26 @@ def test_bad_file_is_refused_clearly_and_changes_nothing(store, tmp_path, case):
     assert db_snapshot(store) == before
 
 
-def test_formula_error_cells_are_row_errors_not_crashes(store, tmp_path):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["任务名称", "责任单位", "完成时限"])
-    for i, err in enumerate(["#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#N/A", "#NUM!", "#NULL!"]):
-        ws.append([f"任务{i}", err, "2024年底"])
-        ws.cell(row=i + 2, column=2).data_type = "e"
-    path = tmp_path / "公式错误.xlsx"
-    wb.save(path)
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_formula_error_cells_are_row_errors_not_crashes(store, tmp_path, fmt):
+    kinds = ["#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#N/A", "#NUM!", "#NULL!"]
+    rows = [["任务名称", "责任单位", "完成时限"]] + [[f"任务{i}", err, "2024年底"] for i, err in enumerate(kinds)]
+    if fmt == "xls":
+        path = write_xls(tmp_path / "公式错误.xls", rows, errors={(i + 1, 1): err for i, err in enumerate(kinds)})
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in rows:
+            ws.append(r)
+        for i in range(len(kinds)):
+            ws.cell(row=i + 2, column=2).data_type = "e"
+        path = tmp_path / "公式错误.xlsx"
+        wb.save(path)
     before = db_snapshot(store)
     p = ti.preview(store, path)
     assert len(p.errors) == 7 and not p.records
-    for r in p.errors:
-        assert "#" in r.reason("zh_CN") and f"B{r.row}" in r.reason("en")
+    for r, err in zip(p.errors, kinds):
+        assert err in r.reason("zh_CN") and f"B{r.row}" in r.reason("en")
     with pytest.raises(xe.ImportRefused):
         ti.apply(store, p)
     assert db_snapshot(store) == before

@@ -21,6 +21,7 @@ from excel_fixtures import (
 from fieldapp.changelog import verify_chain
 from fieldapp.errors import Interrupted
 from fieldapp.excel.errors import ImportRefused, NothingToImport, SheetNotFound
+from fieldapp.excel.reader_worker import scan_xls
 from fieldapp.models import ChangeLogEntry, Task
 from fieldapp.services import task_import as ti
 from fieldapp.services.tasks import create_task
@@ -167,16 +168,20 @@ def test_preview_writes_nothing(store, tmp_path):
     assert db_snapshot(store) == before
 
 
-def test_formula_errors_refuse_the_whole_import(store, tmp_path):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["任务编号", "任务名称", "完成时限"])
-    ws.append(["A-1", "好的任务", "2024年底"])
-    ws.append(["A-2", "坏的任务", "#REF!"])
-    ws["C3"].data_type = "e"  # a real error cell, as Excel writes it
-    ws.append(["A-3", "#N/A", "2024年底"])  # an error value a program wrote as text
-    path = tmp_path / "err.xlsx"
-    wb.save(path)
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_formula_errors_refuse_the_whole_import(store, tmp_path, fmt):
+    rows = [["任务编号", "任务名称", "完成时限"], ["A-1", "好的任务", "2024年底"], ["A-2", "坏的任务", "#REF!"],
+            ["A-3", "#N/A", "2024年底"]]  # A-3: an error value a program wrote as text
+    if fmt == "xls":  # calamine reads an .xls error cell as blank; xlrd finds it
+        path = write_xls(tmp_path / "err.xls", rows, errors={(2, 2): "#REF!"})
+    else:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r in rows:
+            ws.append(r)
+        ws["C3"].data_type = "e"  # a real error cell, as Excel writes it
+        path = tmp_path / "err.xlsx"
+        wb.save(path)
     before = db_snapshot(store)
     p = ti.preview(store, path)
     errors = {r.row: r.reason for r in p.errors}
@@ -341,7 +346,8 @@ def test_a_sheet_without_a_recognisable_header_can_be_mapped_by_hand(store, tmp_
     assert p.sheets[0].header_rows == (1,)
 
 
-def test_merged_cells_and_hidden_rows_of_an_ods_file(store, tmp_path):
+@pytest.mark.parametrize("fmt", ["ods", "xls"])
+def test_merged_cells_and_hidden_rows_of_an_ods_or_xls_file(store, tmp_path, fmt):
     rows = [
         ["2024年任务清单"],
         ["序号", "督查事项", "责任单位", None, "完成时限", "内部"],
@@ -351,17 +357,36 @@ def test_merged_cells_and_hidden_rows_of_an_ods_file(store, tmp_path):
         [3, "隐藏的任务", "市城管局", "", "长期坚持", ""],
     ]
     spans = {(0, 0): (1, 6), (1, 0): (2, 1), (1, 1): (2, 1), (1, 2): (1, 2), (1, 4): (2, 1), (3, 2): (2, 1)}
-    path = write_ods(tmp_path / "合并.ods", {"任务": rows}, spans=spans, hidden_rows={5}, hidden_cols={5})
+    if fmt == "xls":  # merges from calamine, hidden rows and columns from xlrd
+        path = write_xls(tmp_path / "合并.xls", rows, "任务", spans=spans, hidden_rows={5}, hidden_cols={5})
+    else:
+        path = write_ods(tmp_path / "合并.ods", {"任务": rows}, spans=spans, hidden_rows={5}, hidden_cols={5})
     p = ti.preview(store, path)
     s = p.sheets[0]
     assert s.header_rows == (2, 3) and s.year == 2024
     assert s.mapping["lead_unit"] == 2 and s.mapping["cooperating_units"] == 3
-    assert s.columns[5].hidden
+    assert s.columns[5].hidden and not any(c.hidden for c in s.columns[:5])
     recs = records_by_code(p)
     assert recs["推进老旧小区改造"].values["deadline"] == dt.date(2024, 6, 30)
     assert recs["加快河道整治"].values["lead_unit"] == "市住建局"  # merged down
     assert any("hidden" in w("en") for w in recs["隐藏的任务"].warnings)
     assert not any(r.warnings for r in (recs["推进老旧小区改造"], recs["加快河道整治"]))
+
+
+def test_an_xls_that_only_calamine_can_read_still_imports(store, tmp_path):
+    """xlrd refuses an OLE header whose byte-order mark is broken; calamine reads on. The cells
+    stand, only what xlrd would have added (here a hidden row's warning) is lost."""
+    path = write_xls(tmp_path / "清单.xls", hidden_rows={3})  # DC-001
+    assert records_by_code(ti.preview(store, path))["DC-001"].warnings
+    data = bytearray(path.read_bytes())
+    data[28:30] = b"\0\0"
+    path.write_bytes(bytes(data))
+    assert list(scan_xls(str(path), ["任务清单"])) == [("任务清单", {})]
+    p = ti.preview(store, path)
+    got = {r.values["code"]: (r.values["title"], ti.record_json(r, "en")["deadline"], r.values["deadline_text"],
+                              bool(r.warnings)) for r in p.records}
+    assert got == EXPECTED
+    assert not p.errors
 
 
 def test_only_tasks_of_the_same_list_are_reported_missing(store, tmp_path):

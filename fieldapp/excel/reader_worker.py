@@ -15,7 +15,8 @@ JSON lines to stdout:
 
 Dates become ISO strings ("2024-12-31", "2024-12-31T10:00:00"). python-calamine reports neither
 hidden rows and columns nor formula errors (#REF! reads as blank), so for .xlsx the sheet's XML
-is scanned for them, in a thread, while calamine parses. Everything, a Rust panic included
+is scanned for them, for .ods content.xml, and for .xls xlrd reads them, each in a thread while
+calamine parses; a scan that fails loses only those extras. Everything, a Rust panic included
 (a BaseException), ends as an "error" line; only the kernel (memory limit, kill) ends it
 otherwise, and the parent reports that too.
 
@@ -29,10 +30,13 @@ import datetime as dt
 import io
 import json
 import os
+import queue
 import re
 import sys
 import threading
+import time
 import zipfile
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 CHUNK_ROWS = 4000
@@ -262,6 +266,103 @@ def scan_ods(path: str, max_bytes: int, max_rows: int) -> dict[str, dict[str, An
     return out
 
 
+# ---------------------------------------------------------------- xls (BIFF) scan by xlrd
+
+XLS_SCAN_MAX_CELLS = 2_000_000  # xlrd keeps ~80 bytes a cell: ~160 MiB beside calamine's copy
+XLS_SCAN_WAIT = 30.0  # seconds to wait for one sheet's answer (xlrd reads 600,000 cells in ~1)
+
+
+def scan_xls(path: str, names: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """For each sheet name of `names`, as it comes: (name, the sheet's hidden rows (1-based),
+    hidden columns (0-based) and formula-error cells), read by xlrd; {} for what xlrd cannot
+    read. Never raises: calamine's cells stand whatever xlrd makes of the file."""
+    sink = open(os.devnull, "w")  # xlrd's warnings go to stdout by default: the JSON channel
+    book = xlrd = None
+    try:
+        import xlrd  # here: only .xls needs it, and the child starts fast
+
+        # on_demand: one sheet in memory at a time; formatting_info: row and column records.
+        book = xlrd.open_workbook(path, formatting_info=True, on_demand=True, ragged_rows=True,
+                                  logfile=sink)
+    except Exception:  # noqa: BLE001 - every name below is answered {}
+        pass
+    try:
+        for name in names:
+            found: dict[str, Any] = {}
+            if book is not None:
+                try:
+                    found = _scan_xls_sheet(xlrd, book, name)
+                except Exception:  # noqa: BLE001 - MemoryError included: only the extras are lost
+                    pass
+                try:
+                    book.unload_sheet(name)
+                except Exception:  # noqa: BLE001 - not loaded, or not there
+                    pass
+            yield name, found
+    finally:
+        try:
+            if book is not None:
+                book.release_resources()
+        finally:
+            sink.close()
+
+
+def _scan_xls_sheet(xlrd, book, name: str) -> dict[str, Any]:
+    sheet = book.sheet_by_name(name)
+    hidden_rows = sorted(r + 1 for r, info in sheet.rowinfo_map.items() if info.hidden)
+    hidden_cols = sorted(c for c, info in sheet.colinfo_map.items() if info.hidden)
+    errors: dict[str, str] = {}
+    for r in range(sheet.nrows):
+        types = sheet.row_types(r)
+        if xlrd.XL_CELL_ERROR in types:  # a formula's error result or a typed-in #REF!
+            for c, typ in enumerate(types):
+                if typ == xlrd.XL_CELL_ERROR:
+                    errors[f"{r},{c}"] = xlrd.error_text_from_code.get(sheet.cell_value(r, c), "#ERROR")
+    return {"hidden_rows": hidden_rows, "hidden_cols": hidden_cols, "errors": errors}
+
+
+class XlsScan:
+    """`scan_xls` in a thread, asked for one sheet at a time: it opens the workbook while
+    calamine parses, but loads a sheet only once calamine has sized it and found it within
+    XLS_SCAN_MAX_CELLS, so the two never hold an over-large sheet at once."""
+
+    def __init__(self, path: str) -> None:
+        self._asks: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._answers: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._gone = False
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: str) -> None:
+        try:
+            for answer in scan_xls(path, iter(self._asks.get, None)):
+                self._answers.put(answer)
+        except BaseException:  # noqa: BLE001 - answer() sees the thread gone
+            pass
+
+    def ask(self, name: str) -> None:
+        if not self._gone:
+            self._asks.put(name)
+
+    def answer(self, name: str) -> dict[str, Any]:
+        """What xlrd found in sheet `name`, asked for last; {} if xlrd died or is stuck (then it
+        is asked no more: a slow .xls must not time the whole read out)."""
+        deadline = time.monotonic() + XLS_SCAN_WAIT
+        while not self._gone:
+            try:
+                asked, found = self._answers.get(timeout=0.05)
+            except queue.Empty:
+                dead = not self._thread.is_alive() and self._answers.empty()
+                self._gone = dead or time.monotonic() > deadline
+                continue
+            if asked == name:
+                return found
+        return {}
+
+    def close(self) -> None:
+        self._asks.put(None)
+
+
 # ---------------------------------------------------------------- csv
 
 
@@ -322,6 +423,8 @@ def read_book(path: str, req: dict[str, Any]) -> None:
     import python_calamine as pc
 
     fmt = req["format"]
+    # calamine reports neither hidden rows nor error cells of .xls: xlrd opens it meanwhile.
+    xls = XlsScan(path) if fmt == "xls" else None
     try:
         book = pc.CalamineWorkbook.from_path(path)
     except pc.PasswordError as exc:
@@ -361,11 +464,14 @@ def read_book(path: str, req: dict[str, Any]) -> None:
                 continue
         elif not info["visible"]:
             continue
-        read_sheet(book, info, zf, parts.get(info["name"]), req, ods_scan=(ods_thread, ods))
+        read_sheet(book, info, zf, parts.get(info["name"]), req, ods_scan=(ods_thread, ods), xls=xls)
+    if xls is not None:
+        xls.close()
 
 
 def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, Any],
-               ods_scan: tuple[threading.Thread | None, dict[str, dict[str, Any]]] = (None, {})) -> None:
+               ods_scan: tuple[threading.Thread | None, dict[str, dict[str, Any]]] = (None, {}),
+               xls: XlsScan | None = None) -> None:
     idx = info["index"]
     scan: dict[str, Any] = {}
     scan_error: list[BaseException] = []
@@ -391,7 +497,11 @@ def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, 
         raise Refused("too_many_rows", f"{info['name']}: {total_h} rows")
     if total_h * max(total_w, 1) > req["max_cells"]:
         raise Refused("too_many_cells", f"{info['name']}: {total_h} x {total_w}")
-    merged = [list(a) + list(b) for a, b in (sheet.merged_cell_ranges or [])]
+    if xls is not None and total_h * max(total_w, 1) <= XLS_SCAN_MAX_CELLS:
+        xls.ask(info["name"])  # a sheet calamine has sized and kept: xlrd reads it alongside
+    else:
+        xls = None
+    merged = [list(a) + list(b) for a, b in (sheet.merged_cell_ranges or [])]  # right for .xls too
     data = sheet.to_python(skip_empty_area=False) if total_h else []
     del sheet
     total = len(data)
@@ -414,6 +524,8 @@ def read_sheet(book, info: dict[str, Any], zf, part: str | None, req: dict[str, 
         ods_thread.join()
         scan = ods.get(info["name"], {})
         merged = scan.get("merged", merged)
+    if xls is not None:
+        scan = xls.answer(info["name"])
     emit({"t": "extra", "index": idx, "merged": merged, "hidden_rows": scan.get("hidden_rows", []),
           "hidden_cols": scan.get("hidden_cols", []), "errors": scan.get("errors", {})})
 
