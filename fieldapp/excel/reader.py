@@ -7,8 +7,8 @@ process under an address-space limit (RLIMIT_AS on POSIX), a CPU-time limit and 
 deadline enforced here. Before it starts, the file's first bytes decide its format (the
 extension may lie) and a zip's directory is checked for bombs and encryption.
 
-The result is plain data: `WorkbookData` with, per sheet, rows of cells (None, str, int,
-float, bool; dates as ISO strings) indexed from A1, so row i is Excel row i + 1, plus hidden
+The result is plain data: `WorkbookData` with, per sheet, rows of cells (None or "" when
+blank, str, int, float, bool; dates as ISO strings) indexed from A1, so row i is Excel row i + 1, plus hidden
 rows and columns, merged ranges and formula-error cells where the format tells them.
 """
 
