@@ -682,7 +682,8 @@ class _Writer:
 
     def _record_json(self, values: dict[str, Any], lists: dict[str, str], task_id: str, deadline: str | None,
                      key: str | None, source: str) -> str:
-        """The canonical JSON of a new task's record (see `_RECORD_KEYS`)."""
+        """The canonical JSON of a new task's record: its columns in sorted order, compact, as
+        `changelog.entry_hash` encodes a dict (`test_logged_records_are_the_tasks_as_stored`)."""
         enc = _encode_str
         code, deadline_json = values["code"], "null" if deadline is None else f'"{deadline}"'
         return (f'{{"address":{enc(values["address"])},"assignees":{lists["assignees"]},'
