@@ -171,29 +171,33 @@ def test_preview_writes_nothing(store, tmp_path):
 @pytest.mark.parametrize("fmt", ["xlsx", "xls"])
 def test_formula_errors_refuse_the_whole_import(store, tmp_path, fmt):
     rows = [["任务编号", "任务名称", "完成时限"], ["A-1", "好的任务", "2024年底"], ["A-2", "坏的任务", "#REF!"],
-            ["A-3", "#N/A", "2024年底"]]  # an error value a program wrote as text
+            ["A-3", "#N/A", "2024年底"],  # an error value a program wrote as text
+            [None, None, None]]  # row 5: nothing but an error in the title column (its formula broke)
     if fmt == "xls":  # calamine reads an .xls error cell as blank; xlrd finds it
-        path = write_xls(tmp_path / "err.xls", rows, errors={(2, 2): "#REF!"})
+        path = write_xls(tmp_path / "err.xls", rows, errors={(2, 2): "#REF!", (4, 1): "#REF!"})
     else:
         wb = openpyxl.Workbook()
         ws = wb.active
         for r in rows:
             ws.append(r)
         ws["C3"].data_type = "e"  # a real error cell, as Excel writes it
+        ws["B5"] = "#REF!"
+        ws["B5"].data_type = "e"
         path = tmp_path / "err.xlsx"
         wb.save(path)
     before = db_snapshot(store)
     p = ti.preview(store, path)
     errors = {r.row: r.reason for r in p.errors}
-    assert set(errors) == {3, 4}
+    assert set(errors) == {3, 4, 5}  # row 5 reads as blank, but it is a broken row, not a spacer
     assert "#REF!" in errors[3]("zh_CN") and "C3" in errors[3]("en")
     assert "#N/A" in errors[4]("en")
+    assert "#REF!" in errors[5]("zh_CN") and "B5" in errors[5]("en")
     with pytest.raises(ImportRefused) as info:
         ti.apply(store, p)
-    assert "2" in info.value.message("zh_CN") and "row 3" in info.value.message("en")
+    assert "3" in info.value.message("zh_CN") and "row 3" in info.value.message("en")
     assert db_snapshot(store) == before
     result = ti.apply(store, p, skip_errors=True)
-    assert (result.created, result.errors_skipped) == (1, 2)
+    assert (result.created, result.errors_skipped) == (1, 3)
 
 
 def test_a_code_twice_in_one_file_is_an_error(store, tmp_path):

@@ -372,7 +372,11 @@ def parse_sheet(
         # is a note or a total. Others are looked at whole.
         cells = _nonblank(row[:title_col + 1]) if titled and not in_notes else _nonblank(row)
         if not cells:
-            out.append(TaskRow(name, excel_row, "skipped", R_BLANK))
+            bad = errors_by_row.get(index)
+            if bad:  # nothing but formula errors: a row whose formulas broke, not a blank one
+                out.append(TaskRow(name, excel_row, "error", _formula_error(bad, col_field, excel_row)))
+            else:
+                out.append(TaskRow(name, excel_row, "skipped", R_BLANK))
             continue
         first_cell = cells[0][1]
         if (in_notes and len(cells) <= 2) or (
@@ -422,12 +426,8 @@ def parse_sheet(
                 if isinstance(v, str) and v.startswith("#") and ERROR_TEXT.match(v.strip()):
                     bad = (bad or []) + [(c, v.strip())]
         if bad:
-            c, text = sorted(bad)[0]
-            label = hdr.FIELDS[col_field[c]][0]
             task.kind = "error"
-            task.reason = t(f"“{label.zh}”列（{column_letter(c)}{excel_row}）是公式错误 {text}，请在表格中修正",
-                            f"the {label.en} cell ({column_letter(c)}{excel_row}) holds the formula error {text}; "
-                            "correct it in the sheet")
+            task.reason = _formula_error(bad, col_field, excel_row)
         if excel_row in sheet.hidden_rows:
             task.warnings.append(t("这一行在表格中是隐藏的，仍会导入", "this row is hidden in the sheet; it is imported all the same"))
         if task.kind == "data":
@@ -438,6 +438,14 @@ def parse_sheet(
     if not any(r.kind != "skipped" for r in out):
         result.problem = t("表头下没有任务行", "no task rows under the header")
     return result
+
+
+def _formula_error(bad: list[tuple[int, str]], col_field: dict[int, str], excel_row: int) -> Text:
+    c, text = sorted(bad)[0]
+    label = hdr.FIELDS[col_field[c]][0]
+    return t(f"“{label.zh}”列（{column_letter(c)}{excel_row}）是公式错误 {text}，请在表格中修正",
+             f"the {label.en} cell ({column_letter(c)}{excel_row}) holds the formula error {text}; "
+             "correct it in the sheet")
 
 
 def column_letter(index: int) -> str:
