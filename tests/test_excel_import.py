@@ -350,6 +350,28 @@ def test_a_sheet_without_a_recognisable_header_can_be_mapped_by_hand(store, tmp_
     assert p.sheets[0].header_rows == (1,)
 
 
+def test_a_headerless_sheet_with_a_title_above_is_previewed_and_mapped_by_hand(store, tmp_path):
+    """The window opens such a sheet (strict=False) for a person to choose the columns: the
+    header is then the first full row, not the merged title row above it."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in (["2025年交办事项清单"], ["（截至3月）"], ["序号", "交办事项", "承办处室", "最终节点"],
+              [1, "修路", "市交通局", "2025年底"], [2, "种树", "市园林局", "长期坚持"]):
+        ws.append(r)
+    ws.merge_cells("A1:D1")
+    path = tmp_path / "交办.xlsx"
+    wb.save(path)
+    with pytest.raises(NothingToImport):
+        ti.preview(store, path)
+    p = ti.preview(store, path, strict=False)
+    assert not p.records and p.sheets[0].problem is not None
+    mapped = ti.remap(store, p, p.sheets[0].name, {"title": 1, "responsible_units": 2, "deadline": 3})
+    assert mapped.sheets[0].header_rows == (3,)
+    assert [(r.values["title"], r.values["deadline"]) for r in mapped.records] == [
+        ("修路", dt.date(2025, 12, 31)), ("种树", None)]
+    assert [c.header for c in mapped.sheets[0].columns] == ["序号", "交办事项", "承办处室", "最终节点"]
+
+
 @pytest.mark.parametrize("fmt", ["ods", "xls"])
 def test_merged_cells_and_hidden_rows_of_an_ods_or_xls_file(store, tmp_path, fmt):
     rows = [

@@ -314,9 +314,11 @@ def parse_sheet(
                            "a list of findings (it has a severity column); the task import leaves it alone")
         return result
     if header is None and mapping and mapping.get("title") is not None:
-        # No row names a title column, but a person chose the columns: the first filled row
-        # is taken as the header.
-        first = next(i for i, r in enumerate(top) if _nonblank(r))
+        # No row names a title column, but a person chose the columns: the header is the first
+        # row with about as many different texts as the fullest near the top (a title above it
+        # is one text, however many cells its merge covers).
+        counts = [len({normalize.key(v) for _c, v in _nonblank(r)}) for r in top]
+        first = next(i for i, n in enumerate(counts) if n and n * 2 >= max(counts))
         texts = [normalize.text(v) for v in top[first]]
         header = hdr.Header(rows=(first,), texts=texts, mapping={}, matches={})
     if header is None:

@@ -255,19 +255,21 @@ def _no_gc() -> Iterator[None]:
 def preview(
     store: Store, path: Path | str, sheet: str | None = None, mapping: dict[str, int | None] | None = None, *,
     progress: Progress | None = None, cancel: threading.Event | None = None, limits: Limits | None = None,
+    strict: bool = True,
 ) -> ImportPreview:
     """Read `path` and say what importing it would do, row by row. Writes nothing.
 
     `sheet`: only this sheet (default: every visible sheet that holds a task list).
     `mapping`: field → column index overriding the detected columns (of `sheet`, or of every
-    sheet). Raises a `WorkbookRejected` for a file that cannot be read or holds no task list,
-    `Interrupted` on cancel."""
+    sheet). Raises a `WorkbookRejected` for a file that cannot be read or, when `strict`, holds
+    no task list (not strict: a preview whose sheets say why they give no tasks, for a person
+    to map the columns by hand with `remap`); `Interrupted` on cancel."""
     path = Path(path)
     with _no_gc():
         memo = _memo_load(store, path, sheet, mapping)
         if memo is not None:
             return memo
-        p = _preview(store, path, sheet, mapping, progress, cancel, limits)
+        p = _preview(store, path, sheet, mapping, progress, cancel, limits, strict=strict)
         p.options = (sheet, mapping)
         return p
 
@@ -277,7 +279,7 @@ KEEP_CELLS = 20_000  # a preview of more rows than this lets its cells go; a rem
 
 def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int | None] | None,
              progress: Progress | None, cancel: threading.Event | None, limits: Limits | None,
-             keep_cells: bool = False) -> ImportPreview:
+             keep_cells: bool = False, strict: bool = True) -> ImportPreview:
     known: list[tuple[int, _Index]] = []
 
     def load_index() -> None:  # while the child reads the file
@@ -294,7 +296,8 @@ def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int
         parsed[s.name] = parse_sheet(s, mapping=mapping if (sheet is None or s.name == sheet) else None,
                                      file_name=path.name, progress=progress)
         check_cancel(cancel)
-    p = _build(store, book, parsed, progress=progress, cancel=cancel, known=known[0] if known else None)
+    p = _build(store, book, parsed, strict=strict, progress=progress, cancel=cancel,
+               known=known[0] if known else None)
     p.reader_peak_mib = book.reader_peak_mib
     if not keep_cells and sum(len(s.rows) for s in book.sheets) > KEEP_CELLS:
         p.workbook, p.parsed = None, {}
