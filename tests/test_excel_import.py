@@ -355,11 +355,11 @@ def test_a_headerless_sheet_with_a_title_above_is_previewed_and_mapped_by_hand(s
     header is then the first full row, not the merged title row above it."""
     wb = openpyxl.Workbook()
     ws = wb.active
-    for r in (["2025年交办事项清单"], ["（截至3月）"], ["序号", "交办事项", "承办处室", "最终节点"],
+    for r in (["2025年第一批清单"], ["（截至3月）"], ["序号", "要办的事", "谁来办", "哪天"],
               [1, "修路", "市交通局", "2025年底"], [2, "种树", "市园林局", "长期坚持"]):
         ws.append(r)
     ws.merge_cells("A1:D1")
-    path = tmp_path / "交办.xlsx"
+    path = tmp_path / "odd.xlsx"
     wb.save(path)
     with pytest.raises(NothingToImport):
         ti.preview(store, path)
@@ -369,7 +369,7 @@ def test_a_headerless_sheet_with_a_title_above_is_previewed_and_mapped_by_hand(s
     assert mapped.sheets[0].header_rows == (3,)
     assert [(r.values["title"], r.values["deadline"]) for r in mapped.records] == [
         ("修路", dt.date(2025, 12, 31)), ("种树", None)]
-    assert [c.header for c in mapped.sheets[0].columns] == ["序号", "交办事项", "承办处室", "最终节点"]
+    assert [c.header for c in mapped.sheets[0].columns] == ["序号", "要办的事", "谁来办", "哪天"]
 
 
 @pytest.mark.parametrize("fmt", ["ods", "xls"])

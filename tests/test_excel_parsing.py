@@ -127,6 +127,9 @@ def test_normalize_key_ignores_width_blanks_and_case():
     ("完成时限（年月日）", "deadline"), ("完 成 时 限", "deadline"),
     ("所属区县", "region"), ("地区", "region"), ("县（市、区）", "region"),
     ("任务编号", "code"), ("序号", "seq"), ("备注", "other"),
+    # names a user trial met in real lists from other offices' systems
+    ("交办事项", "title"), ("承办处室", "responsible_units"), ("最终节点", "deadline"),
+    ("协办单位", "cooperating_units"), ("督办类型", "category"),
 ])
 def test_header_synonyms(cell, field):
     m = header.match(cell)
@@ -160,6 +163,14 @@ def test_header_prefers_visible_columns():
     rows = [["任务名称", "任务名称", "责任单位"], ["a", "b", "c"]]
     assert header.detect(rows, hidden_cols={0}).mapping["title"] == 1
     assert header.detect(rows).mapping["title"] == 0
+
+
+def test_a_hidden_column_gives_way_to_a_visible_one_that_names_it_less_exactly():
+    """A hidden 完成时限 beside a visible 调整后完成时限: the visible one holds the deadlines now."""
+    rows = [["任务名称", "完成时限", "调整后完成时限"], ["a", "2024年底", "2025年6月底前"]]
+    assert header.detect(rows, hidden_cols={1}).mapping["deadline"] == 2
+    assert header.detect(rows).mapping["deadline"] == 1
+    assert header.detect([["任务名称", "完成时限"], ["a", "2024年底"]], hidden_cols={1}).mapping["deadline"] == 1
 
 
 def test_remap_moves_a_field_and_frees_its_old_column():

@@ -31,18 +31,20 @@ FIELDS: dict[str, tuple[Text, tuple[str, ...]]] = {
         "任务名称", "督查事项", "整改任务", "问题描述", "工作任务", "重点任务", "任务内容", "事项名称",
         "督查内容", "具体任务", "任务", "督办事项", "工作内容", "项目名称", "事项", "主要任务", "重点工作",
         "督查任务", "任务事项", "工作事项", "存在问题", "反馈问题", "问题清单", "督查项目", "任务描述",
-        "督查事项名称", "整改事项", "问题", "工作名称", "任务标题", "标题", "名称")),
+        "督查事项名称", "整改事项", "问题", "工作名称", "任务标题", "标题", "名称", "交办事项", "交办内容",
+        "督办内容")),
     "category": (Text("督查类别", "Category"), (
         "督查类别", "类别", "任务类别", "任务类型", "类型", "督查类型", "事项类别", "任务来源", "来源",
-        "分类", "督查分类", "任务分类", "事项来源", "督查来源", "类别来源")),
+        "分类", "督查分类", "任务分类", "事项来源", "督查来源", "类别来源", "督办类型", "交办类型", "事项类型")),
     "responsible_units": (Text("责任单位", "Responsible units"), (
         "责任单位", "责任部门", "承办单位", "主办单位", "责任主体", "落实单位", "实施单位", "整改责任单位",
-        "承办部门", "责任单位部门", "责任处室", "主体责任单位", "办理单位", "完成单位")),
+        "承办部门", "责任单位部门", "责任处室", "主体责任单位", "办理单位", "完成单位", "承办处室", "承办科室",
+        "责任科室")),
     "lead_unit": (Text("牵头单位", "Lead unit"), (
         "牵头单位", "牵头部门", "牵头责任单位", "主责单位", "牵头", "牵头处室", "牵头单位部门", "牵头负责单位")),
     "cooperating_units": (Text("配合单位", "Cooperating units"), (
         "配合单位", "协办单位", "配合部门", "协同单位", "参与单位", "协办部门", "配合", "协办", "配合处室",
-        "配合单位部门", "协同部门")),
+        "配合单位部门", "协同部门", "协办处室", "配合科室")),
     "region": (Text("所属区县", "Region"), (
         "所属区县", "地区", "区县", "所属地区", "属地", "行政区划", "县市区", "区域", "所在地区", "市县",
         "地市", "所属区域", "设区市", "区县市", "所在区县", "辖区", "所属县市区", "所属市县", "县区",
@@ -54,7 +56,8 @@ FIELDS: dict[str, tuple[Text, tuple[str, ...]]] = {
     "deadline": (Text("完成时限", "Deadline"), (
         "完成时限", "整改时限", "办结时限", "时限", "完成时间", "时间节点", "截止时间", "期限", "完成期限",
         "整改期限", "办结时间", "时限要求", "计划完成时间", "完成时限要求", "整改完成时限", "办理时限",
-        "截止日期", "完成日期", "整改时间", "要求完成时间", "办结期限")),
+        "截止日期", "完成日期", "整改时间", "要求完成时间", "办结期限", "最终节点", "完成节点", "办结节点",
+        "时间要求")),
     "targets": (Text("工作目标", "Targets"), (
         "工作目标", "目标任务", "具体要求", "工作要求", "目标", "整改措施", "工作措施", "主要措施", "任务要求",
         "整改要求", "目标要求", "具体措施", "整改目标", "进度要求", "工作举措", "具体目标", "任务目标",
@@ -176,12 +179,13 @@ def _combine(upper: list[str], lower: list[str], width: int) -> tuple[list[str],
 
 
 def _assign(found: dict[int, Match], hidden_cols: set[int]) -> dict[str, int]:
-    """Each field to its best column: highest score, then visible, then leftmost."""
-    best: dict[str, tuple[float, int, int]] = {}
+    """Each field to its best column: visible (a hidden 完成时限 beside a visible 调整后完成时限
+    is the superseded one), then the highest score, then leftmost."""
+    best: dict[str, tuple[int, float, int]] = {}
     for col, m in found.items():
         if m.field not in MAPPABLE:
             continue
-        rank = (m.score, 0 if col in hidden_cols else 1, -col)
+        rank = (0 if col in hidden_cols else 1, m.score, -col)
         if m.field not in best or rank > best[m.field]:
             best[m.field] = rank
     return {f: -rank[2] for f, rank in best.items()}
