@@ -79,7 +79,7 @@ def test_import_commands_load_neither_qt_nor_openpyxl(tmp_path):
 
 # ---------------------------------------------------------------- --map FIELD=COLUMN
 
-UNKNOWN_DEADLINE = "最终节点"  # a header no synonym names: the deadline column (H) is not found
+UNKNOWN_DEADLINE = "哪天办完"  # a header no synonym names: the deadline column (H) is not found
 
 
 def _unrecognised_deadline_xlsx(path):

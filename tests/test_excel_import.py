@@ -445,3 +445,41 @@ def test_logged_records_are_the_tasks_as_stored(store, tmp_path):
         for t in tasks:
             assert creates[t.id] == t.to_dict(), t.title
         assert sorted(t.id for t in tasks) == [e.entity_id for e in entries]  # ids in the order written
+
+
+def test_codes_match_without_case_or_leading_zeros(store, tmp_path):
+    ti.apply(store, ti.preview(store, write_xlsx(tmp_path / "v1.xlsx", [
+        ["任务编号", "任务名称"], ["DC-01", "推进老旧小区改造"], [12, "加快河道整治"]])))
+    p = ti.preview(store, write_xlsx(tmp_path / "v2.xlsx", [
+        ["任务编号", "任务名称"], ["dc-01", "推进老旧小区改造"], ["0012", "加快河道整治"]]))
+    assert [r.status for r in p.records] == [ti.UNCHANGED, ti.UNCHANGED]
+    assert not p.missing and not any(r.warnings for r in p.records)
+
+
+def test_a_code_that_another_list_gave_an_unrelated_task_is_flagged(store, tmp_path):
+    """Two offices number their lists 1, 2, 3: the second list would rewrite the first's tasks."""
+    ti.apply(store, ti.preview(store, write_xlsx(tmp_path / "科教.xlsx", [
+        ["编号", "任务名称", "责任单位"], [1, "中小学课后服务全覆盖", "市教育局"], [2, "新建幼儿园 5 所", "市教育局"]])))
+    p = ti.preview(store, write_xlsx(tmp_path / "城建.xlsx", [
+        ["编号", "任务名称", "责任单位"], [1, "地铁三期建设", "市住建局"], [2, "新建幼儿园 6 所", "市教育局"]]))
+    one, two = p.records
+    assert one.status == ti.CHANGED and two.status == ti.CHANGED
+    assert "中小学课后服务全覆盖" in one.warnings[0]("zh_CN") and "科教.xlsx" in one.warnings[0]("en")
+    assert not two.warnings  # a reworded title of the same task is an ordinary change
+    assert ti.record_json(one, "en")["warnings"]
+
+
+def test_the_same_task_under_a_new_code_and_repeated_rows_are_flagged(store, tmp_path):
+    ti.apply(store, ti.preview(store, write_xlsx(tmp_path / "v1.xlsx", [
+        ["任务编号", "任务名称", "所属区县"], ["A-1", "整治油烟污染", "西湖区"]])))
+    p = ti.preview(store, write_xlsx(tmp_path / "v2.xlsx", [
+        ["任务编号", "任务名称", "所属区县"], ["B-7", "整治油烟污染", "西湖区"], [None, "清理河道垃圾", "上城区"],
+        [None, "清理河道垃圾", "上城区"]]))
+    renumbered, first, repeat = p.records
+    assert renumbered.status == ti.NEW and "A-1" in renumbered.warnings[0]("zh_CN")
+    assert not first.warnings and repeat.status == ti.NEW and "row 3" in repeat.warnings[0]("en")
+    create_task(store, code="OTHER", title="别处新增")  # the store moved: apply compares again
+    result = ti.apply(store, p)
+    assert result.created == 3
+    again = {r.row: r for r in result.rows}
+    assert len(again[2].warnings) == 1 and len(again[4].warnings) == 1  # not doubled by comparing twice

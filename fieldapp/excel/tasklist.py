@@ -144,6 +144,13 @@ def clean_code(value: Any) -> str:
     return "".join(s.split())
 
 
+def code_key(code: str) -> str:
+    """How codes are matched: without case, and all-digit codes without leading zeros (Excel
+    turns a typed 0012 into the number 12)."""
+    k = code.upper()
+    return (k.lstrip("0") or "0") if k.isascii() and k.isdigit() else k
+
+
 def clean_category(value: Any) -> str:
     text = normalize.text(value)
     if not text:

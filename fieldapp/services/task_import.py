@@ -23,6 +23,7 @@ from, `Task.import_source`) are reported as `missing`, never deleted.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import gc
 import hashlib
 import json
@@ -43,7 +44,7 @@ from fieldapp.errors import Text
 from fieldapp.excel import header as hdr, normalize
 from fieldapp.excel.errors import ImportRefused, NothingToImport
 from fieldapp.excel.reader import Limits, WorkbookData, read_workbook
-from fieldapp.excel.tasklist import SheetResult, column_letter, deadline_json, parse_sheet
+from fieldapp.excel.tasklist import SheetResult, code_key, column_letter, deadline_json, parse_sheet
 from fieldapp.ids import new_ids
 from fieldapp.models import utcnow
 from fieldapp.services import Changes, Progress, check_cancel
@@ -104,11 +105,16 @@ class RowResult:
     reason: Text | None = None  # for skipped and error
     values: dict[str, Any] = field(default_factory=dict)  # the row's fields (mapped columns only)
     changes: dict[str, tuple[Any, Any]] = field(default_factory=lambda: _NO_CHANGES)  # column → (before, after)
-    warnings: tuple[Text, ...] = ()
+    read_warnings: tuple[Text, ...] = ()  # from reading the row (a deadline kept as written…)
+    match_warnings: tuple[Text, ...] = ()  # from comparing it with the store (a code another task has…)
     task_id: str | None = None  # the task it updates or matches
     key: str = ""  # content key (Task.import_key)
     record_id: str = ""
     base: dict[str, Any] | None = None  # the stored task it was compared with (shared, read-only)
+
+    @property
+    def warnings(self) -> tuple[Text, ...]:
+        return self.read_warnings + self.match_warnings if self.match_warnings else self.read_warnings
 
     @property
     def effective(self) -> dict[str, Any]:
@@ -366,29 +372,36 @@ def _log_seq(session: Session) -> int:
 def _rows_of(parsed: dict[str, SheetResult]) -> list[RowResult]:
     out: list[RowResult] = []
     codes: dict[str, RowResult] = {}
-    keys: dict[str, int] = {}
+    keys: dict[str, list[RowResult]] = {}
     for s in parsed.values():
         if s.problem is not None and not s.rows:
             continue
         for t in s.rows:
             r = RowResult(sheet=t.sheet, row=t.row, status=SKIPPED if t.kind == "skipped" else ERROR if t.kind == "error" else NEW,
-                          reason=t.reason, values=t.values, warnings=tuple(t.warnings), key=t.key, record_id=t.record_id)
+                          reason=t.reason, values=t.values, read_warnings=tuple(t.warnings), key=t.key,
+                          record_id=t.record_id)
             out.append(r)
             if r.status != NEW:
                 continue
             code = t.values.get("code")
             if code:
-                first = codes.get(code)
+                first = codes.get(code_key(code))
                 if first is not None:
                     r.status, r.reason = ERROR, Text(
                         f"任务编号“{code}”与{_where_zh(first)}重复", f"the code “{code}” repeats {_where_en(first)}")
                     continue
-                codes[code] = r
+                codes[code_key(code)] = r
             if r.key:
-                n = keys.get(r.key, 0) + 1
-                keys[r.key] = n
+                same = keys.setdefault(r.key, [])
+                same.append(r)
+                n = len(same)
                 if n > 1:  # the same title and region twice: kept apart by their order
                     r.key = f"{r.key[:21]}#{n}" if n < 10 else f"{r.key[:20]}#{n}"
+                    if not code:
+                        r.read_warnings += (Text(
+                            f"任务名称和所属区县与{_where_zh(same[0])}相同，将作为另一个任务导入；若是重复行请删除",
+                            f"the same title and region as {_where_en(same[0])}: imported as another task; "
+                            "delete the row if it is a repeat"),)
     return out
 
 
@@ -438,7 +451,7 @@ class _Index:
                 t["deadline"] = dates.get(d) or dates.setdefault(d, dt.date.fromisoformat(d))
             idx.by_id[t["id"]] = t
             if t["code"]:
-                idx.by_code[t["code"]] = t
+                idx.by_code[code_key(t["code"])] = t
             if t["import_key"]:
                 idx.by_key[t["import_key"]] = t
         return idx
@@ -449,7 +462,7 @@ def _same(f: str, old: Any, new: Any) -> bool:
         old = old or []
         return old == new or [normalize.text(x) for x in old] == list(new)
     if f == "code":
-        return (old or None) == (new or None)
+        return code_key(old or "") == code_key(new or "")
     if f == "deadline":
         return old == new
     if isinstance(old, str) and isinstance(new, str):
@@ -483,6 +496,11 @@ def _diff(existing: dict[str, Any], values: dict[str, Any]) -> dict[str, tuple[A
     return changes
 
 
+def _unrelated(old: str, new: str) -> bool:
+    """Two titles that share almost nothing: not one task reworded, but two tasks under one code."""
+    return difflib.SequenceMatcher(None, old, new, autojunk=False).ratio() < 0.4
+
+
 def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | None = None,
              progress: Progress | None = None) -> list[MissingTask]:
     """Give every data row its status against `index`; return the imported tasks not seen."""
@@ -498,24 +516,32 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
         r.changes = _NO_CHANGES
         r.task_id = None
         r.base = None
+        r.match_warnings = ()
         existing = None
+        by = ""
         if r.record_id:
-            existing = index.by_id.get(r.record_id)
+            existing, by = index.by_id.get(r.record_id), "id"
         code = r.values.get("code")
+        ckey = code_key(code) if code else ""
         if existing is None and code:
-            existing = index.by_code.get(code)
-        if existing is None and r.key:
-            candidate = index.by_key.get(r.key)
-            if candidate is not None and not (code and candidate["code"] and candidate["code"] != code):
-                existing = candidate
-        if existing is not None and code and existing["code"] and existing["code"] != code:
-            other = index.by_code.get(code)
+            existing, by = index.by_code.get(ckey), "code"
+        candidate = index.by_key.get(r.key) if r.key else None
+        if existing is None and candidate is not None:
+            if not (code and candidate["code"] and code_key(candidate["code"]) != ckey):
+                existing, by = candidate, "key"
+        if existing is not None and code and existing["code"] and code_key(existing["code"]) != ckey:
+            other = index.by_code.get(ckey)
             if other is not None:  # the id says one task, the code another
                 r.status, r.reason = ERROR, Text(
                     f"记录ID与任务编号“{code}”分别对应不同的任务", f"the record id and the code “{code}” name different tasks")
                 continue
         if existing is None:
             r.status = NEW
+            if candidate is not None:  # same title and region, another code: a renumbered list?
+                r.match_warnings = (Text(
+                    f"任务名称和所属区县与已有任务相同（编号“{candidate['code']}”），但编号不同：将作为新任务导入",
+                    f"the same title and region as the task coded “{candidate['code']}”, but another code: "
+                    "imported as a new task"),)
             continue
         first = seen.get(existing["id"])
         if first is not None:
@@ -525,6 +551,15 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
         seen[existing["id"]] = r
         r.task_id = existing["id"]
         changes = _diff(existing, r.values)
+        if by == "code" and "title" in changes and _unrelated(existing["title"], r.values["title"]):
+            source = existing["import_source"] or ("手工录入", "entered by hand")
+            src_zh, src_en = (source, source) if isinstance(source, str) else source
+            r.match_warnings = (Text(
+                f"任务编号“{code}”已属于任务“{existing['title']}”（{src_zh}），名称完全不同：导入将改写该任务。"
+                "若这一列只是序号，请把它设为“不导入”",
+                f"the code “{code}” belongs to the task “{existing['title']}” ({src_en}), whose title is "
+                "quite different: importing rewrites that task. If this column only numbers the rows, "
+                "do not import it"),)
         r.base = existing
         r.status = CHANGED if changes else UNCHANGED
         if changes and r.key and existing["import_key"] != r.key:
@@ -580,7 +615,7 @@ def _apply(store: Store, preview: ImportPreview, progress: Progress | None, canc
             result.missing = list(preview.missing)
         else:
             rows = [RowResult(sheet=r.sheet, row=r.row, status=r.status if r.status in (SKIPPED, ERROR) else NEW,
-                              reason=r.reason, values=r.values, warnings=r.warnings, key=r.key,
+                              reason=r.reason, values=r.values, read_warnings=r.read_warnings, key=r.key,
                               record_id=r.record_id) for r in preview.rows]
             result.missing = _compare(_Index.load(session), rows, cancel=cancel)
         errors = [r for r in rows if r.status == ERROR]
@@ -888,7 +923,7 @@ def _memo_write(store: Store, preview: ImportPreview, result: ImportResult, tmp:
                 status = UNCHANGED if r.is_record else r.status  # the store now holds what the file says
                 rest = {f: v for f, v in r.effective.items() if f not in r.values and f in DEFAULTS} if r.is_record else {}
                 batch.append([r.sheet, r.row, status, _text_json(r.reason), *pack(r.values), *pack(rest),
-                              [[w.zh, w.en] for w in r.warnings], r.task_id, r.key, r.record_id])
+                              [[w.zh, w.en] for w in r.read_warnings], r.task_id, r.key, r.record_id])
                 if len(batch) == 2000:
                     fh.write(("" if first else ",") + dumps(batch)[1:-1])
                     batch, first = [], False
@@ -930,7 +965,7 @@ def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, i
                 return None
             r = RowResult(sheet=sheet_name, row=row, status=status, reason=_text_of(reason),
                           values=unpack(values_set, values), task_id=task_id, key=key, record_id=record_id,
-                          warnings=tuple(Text(*w) for w in warnings) if warnings else ())
+                          read_warnings=tuple(Text(*w) for w in warnings) if warnings else ())
             if status == UNCHANGED:
                 r.base = r.values if rest_set == no_rest else {**unpack(rest_set, rest), **r.values}
             rows.append(r)
