@@ -19,7 +19,7 @@ from fieldapp.excel.template import write_template
 from fieldapp.models import Task
 from fieldapp.services import task_import as ti
 from fieldapp.services.findings import add_photos, record_check, record_finding, start_rectification, submit_for_check
-from fieldapp.services.tasks import create_task
+from fieldapp.services.tasks import complete_task, create_task
 
 TODAY = dt.date.today()
 
@@ -251,3 +251,116 @@ def test_findings_ledger_dates_a_finding_by_its_visit(store, tmp_path):
     header = [c.value for c in ws[3]]
     row = [c.value for c in ws[4]]
     assert row[header.index("发现时间")] == when
+
+
+def _summary_rows(path) -> dict[str, tuple]:
+    """The 汇总 sheet's rows by unit (合计 included), below its one- or two-row header."""
+    ws = openpyxl.load_workbook(path)["汇总"]
+    rows = {}
+    for r in ws.iter_rows(min_row=4, values_only=True):
+        if r[0] is None or str(r[0]).startswith("注"):
+            continue  # the lower row of a two-row header; the note under the table
+        rows[r[0]] = r[1:]
+    return rows
+
+
+@pytest.fixture
+def two_regions(store, tmp_path, make_jpeg):
+    """Tasks in 杭州 (3301) and 宁波 (3302); 市住建局 is a responsible unit in both.
+
+    杭州: H-1 市住建局+市城管局, overdue, one overdue finding each (市城管局's closed after a failed
+    check); H-2 市住建局+市发改委, completed, no findings; H-3 市水利局, a finding without a unit.
+    宁波: N-1 市住建局, overdue, two findings (one overdue); N-2 宁波市生态环境局, one finding."""
+    past, future = TODAY - dt.timedelta(days=10), TODAY + dt.timedelta(days=30)
+    ids = {}
+    for code, units, region, deadline in (("H-1", ["市住建局", "市城管局"], ("330106", "西湖区"), past),
+                                          ("H-2", ["市住建局", "市发改委"], ("330106", "西湖区"), past),
+                                          ("H-3", ["市水利局"], ("330106", "西湖区"), future),
+                                          ("N-1", ["市住建局"], ("330203", "海曙区"), past),
+                                          ("N-2", ["宁波市生态环境局"], ("330203", "海曙区"), future)):
+        (ids[code],) = create_task(store, code=code, title=f"任务{code}", responsible_units=units,
+                                   region_code=region[0], region_name=region[1], deadline=deadline).tasks
+    complete_task(store, ids["H-2"])
+    overdue_due = TODAY - dt.timedelta(days=2)
+    record_finding(store, ids["H-1"], description="杭州住建问题", responsible_unit="市住建局", due_date=overdue_due)
+    (checked,) = record_finding(store, ids["H-1"], description="杭州城管问题", responsible_unit="市城管局",
+                                due_date=overdue_due).findings
+    record_finding(store, ids["H-3"], description="没有写责任单位的问题", due_date=TODAY + dt.timedelta(days=5))
+    record_finding(store, ids["N-1"], description="宁波住建问题一", responsible_unit="市住建局", due_date=overdue_due)
+    record_finding(store, ids["N-1"], description="宁波住建问题二", responsible_unit="市住建局")
+    record_finding(store, ids["N-2"], description="宁波环保问题", responsible_unit="宁波市生态环境局")
+    start_rectification(store, checked)
+    submit_for_check(store, checked)
+    record_check(store, checked, result="not_rectified")
+    submit_for_check(store, checked)
+    record_check(store, checked, result="rectified", photos=[(make_jpeg(tmp_path / "after.jpg"), "after")])
+    return ids
+
+
+def test_a_filtered_ledgers_summary_counts_only_what_the_ledger_lists(store, tmp_path, two_regions):
+    hz = LedgerFilter(region_prefix="3301")
+    out = tmp_path / "问题.xlsx"
+    assert export_ledger(store, out, kind="findings", flt=hz)["rows"] == 3
+    rows = _summary_rows(out)
+    assert rows["合计"] == (3, 1, 2, 1, pytest.approx(1 / 3))  # not the 6 findings of both regions
+    assert rows["市住建局"] == (1, 0, 1, 1, 0)  # 宁波's 市住建局 findings are not in this ledger
+    assert rows["市水利局"] == (1, 0, 1, 0, 0)  # a finding without a unit: its task's, as the ledger shows it
+    assert set(rows) == {"市住建局", "市城管局", "市水利局", "合计"}
+    assert "本台账所列 3 个问题" in openpyxl.load_workbook(out)["汇总"]["A2"].value
+
+    export_ledger(store, out, kind="findings", flt=LedgerFilter(region_prefix="3301", statuses=("已销号",)))
+    assert _summary_rows(out) == {"市城管局": (1, 1, 0, 0, 1), "合计": (1, 1, 0, 0, 1)}
+
+    export_ledger(store, out, kind="tasks", flt=hz)
+    ledger = openpyxl.load_workbook(out).worksheets[0]
+    headers = [c.value for c in ledger[3]]
+    listed_findings = sum(r[headers.index("问题数")] for r in ledger.iter_rows(min_row=4, values_only=True))
+    rows = _summary_rows(out)
+    assert rows["合计"][3] == listed_findings == 3  # 问题总数 of the summary = the 问题数 column
+    assert rows["市住建局"][3:] == (1, 0, 1, 1, 0)
+    assert "宁波市生态环境局" not in rows
+
+    export_ledger(store, out, kind="tasks", flt=LedgerFilter(overdue_only=True))  # H-1 and N-1
+    rows = _summary_rows(out)
+    assert rows["合计"][:5] == (2, 0, 2, 4, 1) and "市水利局" not in rows and "市发改委" not in rows
+
+    # checks: the findings the listed checks verified, each once, as it stands now
+    assert export_ledger(store, out, kind="checks", flt=hz)["rows"] == 2
+    assert _summary_rows(out) == {"市城管局": (1, 1, 0, 0, 1), "合计": (1, 1, 0, 0, 1)}
+    export_ledger(store, out, kind="checks", flt=LedgerFilter(region_prefix="3302"))
+    assert _summary_rows(out) == {"合计": (0, 0, 0, 0, "—")}
+
+    export_ledger(store, out, kind="findings")  # unfiltered: everything
+    assert _summary_rows(out)["合计"] == (6, 1, 5, 2, pytest.approx(1 / 6))
+
+
+def test_tasks_summary_counts_the_tasks_of_each_unit(store, tmp_path, two_regions):
+    out = tmp_path / "任务.xlsx"
+    export_ledger(store, out, kind="tasks", flt=LedgerFilter(region_prefix="3301"))
+    ws = openpyxl.load_workbook(out)["汇总"]
+    assert ws["A1"].value == "任务办理及问题整改情况汇总（按责任单位）"
+    assert [c.value for c in ws[3]] == ["责任单位", "任务办理情况", None, None, "问题整改情况", None, None, None, None]
+    assert [c.value for c in ws[4]] == [None, "任务总数", "已办结", "逾期",
+                                        "问题总数", "已整改（销号）", "未销号", "逾期", "整改率"]
+    assert {"A3:A4", "B3:D3", "E3:I3"} <= {str(r) for r in ws.merged_cells.ranges}
+    assert ws.freeze_panes == "A5" and ws.print_title_rows == "$3:$4" and ws.auto_filter.ref.startswith("A4:")
+    rows = _summary_rows(out)
+    #                  tasks, 已办结, overdue | findings, closed, open, overdue, rate
+    assert rows["市住建局"] == (2, 1, 1, 1, 0, 1, 1, 0)
+    assert rows["市城管局"] == (1, 0, 1, 1, 1, 0, 0, 1)
+    assert rows["市发改委"] == (1, 1, 0, 0, 0, 0, 0, "—")  # no findings: no rate, not 0 %
+    assert rows["市水利局"] == (1, 0, 0, 1, 0, 1, 0, 0)
+    # a task with two responsible units counts for each, and once in the total
+    assert rows["合计"] == (3, 1, 1, 3, 1, 2, 1, pytest.approx(1 / 3))
+    assert list(rows)[-1] == "合计"
+    last = ws.max_row
+    assert ws.cell(row=last - 1, column=1).value == "合计" and ws.cell(row=last - 1, column=2).font.b
+    assert "分别计入各责任单位" in ws.cell(row=last, column=1).value
+    assert ws["I5"].number_format == "0.0%" and ws["A5"].border.left.style == "thin"
+    assert "本台账所列 3 项任务及其 3 个问题" in ws["A2"].value and "区划：3301" in ws["A2"].value
+
+    export_ledger(store, out, kind="tasks", flt=LedgerFilter(region_prefix="3302"))
+    ws = openpyxl.load_workbook(out)["汇总"]
+    assert _summary_rows(out) == {"市住建局": (1, 0, 1, 2, 0, 2, 1, 0), "宁波市生态环境局": (1, 0, 0, 1, 0, 1, 0, 0),
+                                  "合计": (2, 0, 1, 3, 0, 3, 1, 0)}
+    assert not str(ws.cell(row=ws.max_row, column=1).value).startswith("注")  # no shared tasks, no note
