@@ -80,6 +80,8 @@ def _excel_parsers(sub) -> None:
                           "out. Repeatable. Without --sheet a letter applies to every sheet, a header text to "
                           "each sheet that has it. FIELD: see below")
     imp.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    imp.add_argument("--skip-errors", action="store_true",
+                     help="import the other rows when some rows have errors (default: import nothing)")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
     tpl = sub.add_parser("template", help="write a blank task-list template (.xlsx) to import")
     _common(tpl, top=False)
@@ -152,7 +154,8 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
         refused: ImportRefused | None = None
         if not args.dry_run:
             try:
-                result = apply(store, p, progress=_stderr_progress("writing" if en else "写入"))
+                result = apply(store, p, progress=_stderr_progress("writing" if en else "写入"),
+                               skip_errors=args.skip_errors)
             except ImportRefused as exc:
                 refused = exc
     if progress:
@@ -318,6 +321,9 @@ def _follow_maps(store: Store, p: ImportPreview, maps: list[_Map], one_sheet: bo
     return p
 
 
+MISSING_SHOWN = 20  # missing tasks named in the plain output
+
+
 def _print_import(out: dict, en: bool, columns: bool = False) -> None:
     from fieldapp.excel.header import FIELDS
 
@@ -332,21 +338,40 @@ def _print_import(out: dict, en: bool, columns: bool = False) -> None:
                 used = sorted(s["mapping"].items(), key=lambda kv: (len(kv[1]), kv[1]))
                 print("  columns: " + ", ".join(f"{f} {letter}" for f, letter in used) if en else
                       "  列：" + "、".join(f"{FIELDS[f][0].zh} {letter}" for f, letter in used))
+            # What a person would otherwise not see: columns left out, fields not found, hidden columns read.
+            if s["not_imported"]:
+                cols = [f"{c['column']} {c['header']}" for c in s["not_imported"]]
+                print("  not imported: " + ", ".join(cols) if en else "  未导入的列：" + "、".join(cols))
+            if s["not_found"]:
+                print("  no column found for: " + ", ".join(FIELDS[f][0].en for f in s["not_found"]) + " (see --map)"
+                      if en else "  未找到：" + "、".join(FIELDS[f][0].zh for f in s["not_found"]) + "（可用 --map 指定）")
+            if s["hidden_columns_used"]:
+                cols = ", ".join(s["hidden_columns_used"])
+                print(f"  note: hidden column(s) {cols} are imported" if en else f"  注意：导入了隐藏的列 {cols}")
     print((f"new {c['new']}, changed {c['changed']}, unchanged {c['unchanged']}, skipped {c['skipped']}, "
            f"errors {c['error']}") if en else
           f"新增 {c['new']}，变更 {c['changed']}，未变 {c['unchanged']}，跳过 {c['skipped']}，错误 {c['error']}")
     for r in out["records"]:
         if r["status"] == "changed":
+            changes = [f"{FIELDS[f][0].en if en else FIELDS[f][0].zh} {c['from'] or '—'} → {c['to'] or '—'}"
+                       for f, c in r["changes"].items()]
             print((f"  changed: {r['sheet']} row {r['row']} {r['code'] or ''} {r['title']}: " if en else
-                   f"  变更：{r['sheet']} 第 {r['row']} 行 {r['code'] or ''} {r['title']}：") + ", ".join(r["changed_fields"]))
+                   f"  变更：{r['sheet']} 第 {r['row']} 行 {r['code'] or ''} {r['title']}：") + ("; " if en else "；").join(changes))
         for w in r["warnings"]:
             print((f"  note: {r['sheet']} row {r['row']}: " if en else f"  提示：{r['sheet']} 第 {r['row']} 行：") + w)
     for e in out["errors"]:
         where = (f"row {e['row']}" if en else f"第 {e['row']} 行") if e["row"] else ""
         print((f"  error: {e['sheet'] or ''} {where}: " if en else f"  错误：{e['sheet'] or ''} {where}：") + e["reason"])
     if out["missing"]:
-        print((f"{len(out['missing'])} tasks imported earlier are not in this file (kept, not deleted)" if en else
-               f"有 {len(out['missing'])} 个以前导入的任务不在本文件中（已保留，未删除）"))
+        print((f"{len(out['missing'])} tasks imported earlier from the same list are not in this file "
+               "(kept, not deleted):" if en else
+               f"有 {len(out['missing'])} 个以前从同一清单导入的任务不在本文件中（已保留，未删除）："))
+        for m in out["missing"][:MISSING_SHOWN]:
+            print(f"  {m['code'] or ''} {m['title']}（{m['source']}）".replace("  ", " ", 1) if not en else
+                  f"  {m['code'] or ''} {m['title']} ({m['source']})")
+        if len(out["missing"]) > MISSING_SHOWN:
+            rest = len(out["missing"]) - MISSING_SHOWN
+            print(f"  … and {rest} more (--json lists them all)" if en else f"  ……另有 {rest} 个（--json 列出全部）")
     if out["dry_run"]:
         print("dry run: nothing was written" if en else "试运行：未写入任何数据")
     elif out["applied"]:
@@ -361,6 +386,43 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+class LedgerRefused(FieldAppError):
+    """An export-ledger request that would write a wrong or empty ledger; nothing is written."""
+
+    zh = "{reason}。未导出任何文件。"
+    en = "{reason}. Nothing was exported."
+
+
+def _check_ledger_args(args: argparse.Namespace, store) -> None:
+    """Refuse what would silently give an empty or unreadable ledger: a mistyped status or
+    category, or a file name Excel would open as another format."""
+    from fieldapp import task_list
+    from fieldapp.domain import CATEGORIES, CheckResult, FindingStatus, TaskStatus
+
+    if args.out.suffix.lower() != ".xlsx":
+        raise LedgerRefused(reason=Text(f"台账导出为 .xlsx 文件，“{args.out.name}”不是",
+                                        f"a ledger is an .xlsx file, “{args.out.name}” is not"))
+    statuses = {"tasks": TaskStatus, "findings": FindingStatus, "checks": CheckResult}[args.kind]
+    for v in args.status:
+        try:
+            statuses.from_label(v)
+        except ValueError:
+            known = [f"{m.value}（{m.label('zh_CN')}）" for m in statuses]
+            raise LedgerRefused(reason=Text(f"没有“{v}”这个状态，可用：" + "、".join(known),
+                                            f"there is no status “{v}”; the statuses are: " + ", ".join(known))) from None
+    if args.category:
+        con = store.reader()
+        try:
+            found = [r[0] for r in con.execute("SELECT DISTINCT category FROM findings WHERE category != ''")]
+            known = list(dict.fromkeys([*CATEGORIES, *task_list.categories_in_use(con), *found]))
+        finally:
+            con.close()
+        for v in args.category:
+            if v not in known:
+                raise LedgerRefused(reason=Text(f"没有“{v}”这个类别，可用：" + "、".join(known),
+                                                f"there is no category “{v}”; the categories are: " + "、".join(known)))
+
+
 def _cmd_export_ledger(args: argparse.Namespace) -> int:
     from fieldapp.excel.ledger import LedgerFilter, export_ledger
 
@@ -368,6 +430,7 @@ def _cmd_export_ledger(args: argparse.Namespace) -> int:
                        unit=args.unit, search=args.search, overdue_only=args.overdue, since=args.since,
                        until=args.until)
     with _open_store(args) as store:
+        _check_ledger_args(args, store)
         summary = export_ledger(store, args.out, kind=args.kind, flt=flt, photos=not args.no_photos,
                                 progress=_stderr_progress("writing" if _lang(args) == "en" else "写入"))
     print(json.dumps(summary, ensure_ascii=False))

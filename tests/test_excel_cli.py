@@ -128,7 +128,9 @@ def test_map_takes_chinese_labels_and_header_texts_and_leaves_a_field_out(tmp_pa
     run = fieldapp("--data-dir", str(data), "import-tasks", str(path), "--map", f"完成时限={UNKNOWN_DEADLINE}",
                    "--map", "lead_unit=")
     assert run.returncode == 0, run.stderr
-    assert "完成时限 H" in run.stdout and "牵头单位" not in run.stdout  # the columns used are shown
+    used = next(line for line in run.stdout.splitlines() if line.strip().startswith("列："))
+    assert "完成时限 H" in used and "牵头单位" not in used  # the columns used are shown
+    assert "未导入的列：" in run.stdout and "E 牵头单位" in run.stdout  # and the one left out
     stored = _stored(data)
     assert stored["DC-001"].deadline_text == "2024年12月底前" and str(stored["DC-001"].deadline) == "2024-12-31"
     assert {t.lead_unit for t in stored.values()} == {""}  # the lead-unit column was left out
@@ -180,3 +182,51 @@ def test_import_help_lists_the_fields():
     assert run.returncode == 0 and "--map FIELD=COLUMN" in run.stdout
     for f in MAPPABLE:
         assert f in run.stdout and FIELDS[f][0].zh in run.stdout
+
+
+def test_a_second_version_says_what_changed_from_what_to_what_and_names_the_missing(tmp_path):
+    data = tmp_path / "data"
+    rows = [list(r) for r in PLAIN_ROWS]
+    assert fieldapp("--data-dir", str(data), "import-tasks", str(write_xlsx(tmp_path / "v1.xlsx", rows))).returncode == 0
+    dc1 = next(r for r in rows if "DC-001" in r)
+    dc1[HEADER.index("完成时限")] = "2025年3月底前"
+    dc7 = next(r for r in rows if "DC-007" in r)
+    rows.remove(dc7)
+    run = fieldapp("--data-dir", str(data), "import-tasks", str(write_xlsx(tmp_path / "v2.xlsx", rows)), "--dry-run")
+    assert run.returncode == 0, run.stderr
+    changed = next(line for line in run.stdout.splitlines() if "DC-001" in line)
+    assert "完成时限 2024-12-31 → 2025-03-31" in changed and "deadline_text" not in changed
+    assert "DC-007" in run.stdout and dc7[HEADER.index("督查事项")] in run.stdout  # named, not only counted
+
+
+def test_skip_errors_imports_the_other_rows(tmp_path):
+    data = tmp_path / "data"
+    rows = [["任务编号", "任务名称"], ["A-1", "好的任务"], ["A-1", "编号重复的任务"], ["A-2", "另一个好任务"]]
+    path = write_xlsx(tmp_path / "err.xlsx", rows)
+    refused = fieldapp("--data-dir", str(data), "import-tasks", str(path))
+    assert refused.returncode == 2
+    assert json.loads(fieldapp("--data-dir", str(data), "stats", "--json").stdout)["tables"]["tasks"] == 0
+    run = fieldapp("--data-dir", str(data), "import-tasks", str(path), "--skip-errors", "--json")
+    out = json.loads(run.stdout)
+    assert out["applied"] and out["counts"]["new"] == 2 and len(out["errors"]) == 1
+    assert json.loads(fieldapp("--data-dir", str(data), "stats", "--json").stdout)["tables"]["tasks"] == 2
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--status", "不存在"], ("不存在", "assigned")),
+    (["--category", "没有的类别"], ("没有的类别", "类别")),
+    (["--kind", "findings", "--status", "completed"], ("completed", "open")),  # a task status, not a finding's
+])
+def test_a_ledger_filter_that_names_nothing_is_refused(tmp_path, args, words):
+    data = tmp_path / "data"
+    assert fieldapp("--data-dir", str(data), "import-tasks", str(write_xlsx(tmp_path / "a.xlsx"))).returncode == 0
+    out = tmp_path / "台账.xlsx"
+    run = fieldapp("--data-dir", str(data), "export-ledger", str(out), *args)
+    assert run.returncode == 2 and not out.exists()
+    assert all(w in run.stderr for w in words), run.stderr
+
+
+def test_a_ledger_is_written_only_under_an_xlsx_name(tmp_path):
+    out = tmp_path / "台账.xls"
+    run = fieldapp("--data-dir", str(tmp_path / "data"), "export-ledger", str(out))
+    assert run.returncode == 2 and not out.exists() and ".xlsx" in run.stderr

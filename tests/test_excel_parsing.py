@@ -159,6 +159,13 @@ def test_header_detection_needs_a_title_column():
     assert header.detect([]) is None
 
 
+def test_a_single_cell_containing_a_title_word_is_not_a_header():
+    """A ledger's 汇总 sheet: a unit named 市重点工作领导小组办公室 contains 重点工作 (a title name)."""
+    rows = [["责任单位", "任务总数", "已办结"], ["市重点工作领导小组办公室", 5, 3], ["市住建局", 2, 1]]
+    assert header.detect(rows) is None
+    assert header.detect([["重点工作", "备注"], ["a", "b"]]).mapping == {"title": 0}  # an exact name still is
+
+
 def test_header_prefers_visible_columns():
     rows = [["任务名称", "任务名称", "责任单位"], ["a", "b", "c"]]
     assert header.detect(rows, hidden_cols={0}).mapping["title"] == 1

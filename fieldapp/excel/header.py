@@ -225,6 +225,8 @@ def detect(rows: Sequence[Sequence[Any]], hidden_cols: set[int] | None = None, s
         mapping = _assign(found_, hidden_cols)
         if "title" not in mapping:
             continue
+        if len(mapping) == 1 and found_[mapping["title"]].score < 2:
+            continue  # one cell merely containing a title word (a unit 市重点工作办公室) is data, not a header
         if best is None or score_ > best.score:
             best = Header(rows=idx, texts=texts_ + [""] * (width - len(texts_)), mapping=mapping,
                           matches=found_, score=score_)

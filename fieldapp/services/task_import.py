@@ -93,6 +93,14 @@ class SheetPreview:
     def importable(self) -> bool:
         return self.problem is None
 
+    @property
+    def fields_not_found(self) -> list[str]:
+        """The fields a task list is expected to have that no column feeds (title aside)."""
+        if not self.header_rows:
+            return []
+        wanted = [("deadline",), ("responsible_units", "lead_unit")]
+        return [names[0] for names in wanted if not any(f in self.mapping for f in names)]
+
 
 _NO_CHANGES: dict[str, tuple[Any, Any]] = {}
 
@@ -205,6 +213,11 @@ class ImportPreview:
             "missing": [{"id": m.id, "code": m.code, "title": m.title, "source": m.source} for m in missing],
             "sheets": [{"name": s.name, "header_rows": list(s.header_rows), "year": s.year,
                         "mapping": {f: column_letter(c) for f, c in s.mapping.items()},
+                        "hidden_columns_used": [column_letter(c) for c in s.mapping.values()
+                                                if c < len(s.columns) and s.columns[c].hidden],
+                        "not_imported": [{"column": c.letter, "header": c.header} for c in s.columns
+                                         if c.field is None and c.header],
+                        "not_found": s.fields_not_found,
                         "problem": s.problem(lang) if s.problem else None} for s in self.sheets],
         }
 
@@ -225,8 +238,31 @@ def record_json(r: RowResult, lang: str) -> dict[str, Any]:
         "region": e.get("region_name", ""), "region_code": e.get("region_code", ""),
         "deadline": deadline_json(e), "deadline_text": e.get("deadline_text", ""),
         "status": r.status, "changed_fields": r.changed_fields, "task_id": r.task_id,
+        "changes": {f: {"from": old, "to": new} for f, (old, new) in change_texts(r).items()},
         "warnings": [w(lang) for w in r.warnings],
     }
+
+
+def _shown(f: str, record: dict[str, Any]) -> str:
+    """A field of a task as a person reads it: a date, units joined by 、, a deadline as written
+    when it is not a date."""
+    if f == "deadline":
+        d = record.get("deadline")
+        return d.isoformat() if d and record.get("deadline_kind") == DeadlineKind.DATE else record.get("deadline_text") or ""
+    if f == "region":
+        return record.get("region_name") or ""
+    v = record.get(f)
+    if isinstance(v, (list, tuple)):
+        return "、".join(v)
+    return "" if v is None else str(v)
+
+
+def change_texts(r: RowResult) -> dict[str, tuple[str, str]]:
+    """A changed row's changes, one per field as a person names it: field → (before, after)."""
+    if r.base is None or not r.changes:
+        return {}
+    after = r.effective
+    return {f: (_shown(f, r.base), _shown(f, after)) for f in r.changed_fields}
 
 
 @dataclass
