@@ -264,7 +264,7 @@ def _column_index(letters: str) -> int:
 def _follow_maps(store: Store, p: ImportPreview, maps: list[_Map], one_sheet: bool) -> ImportPreview:
     """The preview with the --map columns checked against each sheet and the header texts
     looked up in it. A header text may sit in another column in each sheet, so it is applied
-    per sheet with `remap`, which reuses the cells already read instead of reading the file again."""
+    per sheet with `remap` (which reuses the cells read, when the preview kept them)."""
     from fieldapp.excel import normalize
     from fieldapp.excel.tasklist import column_letter
     from fieldapp.services.task_import import remap

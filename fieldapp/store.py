@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -64,6 +64,7 @@ class Store:
         # write, so the change log's read of the chain head is not isolated otherwise (other
         # processes are kept out by the data-dir lock).
         self._write_lock = threading.RLock()
+        self._background: list[threading.Thread] = []
         self.datadir = data_dir if isinstance(data_dir, DataDir) else DataDir(Path(data_dir))
         self.data_dir = self.datadir.path
         self.db_path = self.datadir.db_path
@@ -99,7 +100,22 @@ class Store:
         """A read-only plain sqlite3 connection (see `DataDir.reader`)."""
         return self.datadir.reader()
 
+    def after(self, work: Callable[[], Any], name: str) -> threading.Thread | None:
+        """Run `work` (a cache to write, say) in a thread that `close` waits for, so nothing is
+        left writing in the data dir once its lock is let go. None when no thread can start."""
+        self._background = [t for t in self._background if t.is_alive()]
+        thread = threading.Thread(target=work, name=name)
+        try:
+            thread.start()
+        except RuntimeError as exc:  # at interpreter shutdown, or out of threads: the work is optional
+            log.warning("%s not started: %s", name, exc)
+            return None
+        self._background.append(thread)
+        return thread
+
     def close(self) -> None:
+        for thread in self._background:
+            thread.join()
         self.engine.dispose()
         self.datadir.close()
 

@@ -81,7 +81,8 @@ def task_ids(con: sqlite3.Connection, flt: TaskFilter, sort: str = "deadline", d
     where, params = flt.where()
     order = SORTABLE.get(sort, "deadline")
     direction = "DESC" if descending else "ASC"
-    # (column, rowid) in one direction is the order of the column's index: no sort step.
+    # (column, rowid) in one direction is the order of the column's index: no sort step (status
+    # has none of its own since migration 0004: sorting 100k tasks by it takes ~40 ms, not ~23).
     order_by = f" ORDER BY {order} {direction}, rowid {direction}"
     if sort != "deadline":
         return array("q", [r for (r,) in con.execute(f"SELECT rowid FROM tasks{where}{order_by}", params)])

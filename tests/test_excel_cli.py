@@ -230,3 +230,35 @@ def test_a_ledger_is_written_only_under_an_xlsx_name(tmp_path):
     out = tmp_path / "台账.xls"
     run = fieldapp("--data-dir", str(tmp_path / "data"), "export-ledger", str(out))
     assert run.returncode == 2 and not out.exists() and ".xlsx" in run.stderr
+
+
+def test_a_header_text_map_takes_the_column_from_the_field_that_had_it(tmp_path):
+    """--map deadline=工作目标: column I was the targets'; now it is the deadline's, targets none."""
+    path = write_xlsx(tmp_path / "清单.xlsx")
+    run = fieldapp("--data-dir", str(tmp_path / "data"), "import-tasks", str(path), "--dry-run", "--json",
+                   "--map", "deadline=工作目标")
+    mapping = json.loads(run.stdout)["sheets"][0]["mapping"]
+    assert mapping["deadline"] == "I" and "targets" not in mapping
+    run = fieldapp("--data-dir", str(tmp_path / "data"), "import-tasks", str(path), "--dry-run", "--json",
+                   "--map", "lead_unit=配合单位")
+    mapping = json.loads(run.stdout)["sheets"][0]["mapping"]
+    assert mapping["lead_unit"] == "F" and "cooperating_units" not in mapping
+
+
+def test_a_title_letter_without_sheet_leaves_a_lookup_sheet_alone(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "任务清单"
+    for r in PLAIN_ROWS:
+        ws.append(list(r))
+    units = wb.create_sheet("单位名录")
+    for r in (["单位", "联系人", "电话"], ["市住建局", "张三", "1"], ["市水利局", "李四", "2"], ["市环保局", "王五", "3"]):
+        units.append(r)
+    path = tmp_path / "两张表.xlsx"
+    wb.save(path)
+    run = fieldapp("--data-dir", str(tmp_path / "data"), "import-tasks", str(path), "--dry-run", "--json",
+                   "--map", "title=C")
+    out = json.loads(run.stdout)
+    assert {r["sheet"] for r in out["records"]} == {"任务清单"} and len(out["records"]) == len(EXPECTED)

@@ -172,9 +172,10 @@ def test_preview_writes_nothing(store, tmp_path):
 def test_formula_errors_refuse_the_whole_import(store, tmp_path, fmt):
     rows = [["任务编号", "任务名称", "完成时限"], ["A-1", "好的任务", "2024年底"], ["A-2", "坏的任务", "#REF!"],
             ["A-3", "#N/A", "2024年底"],  # an error value a program wrote as text
-            [None, None, None]]  # row 5: nothing but an error in the title column (its formula broke)
+            [None, None, None],  # row 5: nothing but an error in the title column (its formula broke)
+            [None, None, None]]  # row 6: an #N/A under the deadline only (a formula filled down too far)
     if fmt == "xls":  # calamine reads an .xls error cell as blank; xlrd finds it
-        path = write_xls(tmp_path / "err.xls", rows, errors={(2, 2): "#REF!", (4, 1): "#REF!"})
+        path = write_xls(tmp_path / "err.xls", rows, errors={(2, 2): "#REF!", (4, 1): "#REF!", (5, 2): "#N/A"})
     else:
         wb = openpyxl.Workbook()
         ws = wb.active
@@ -183,6 +184,8 @@ def test_formula_errors_refuse_the_whole_import(store, tmp_path, fmt):
         ws["C3"].data_type = "e"  # a real error cell, as Excel writes it
         ws["B5"] = "#REF!"
         ws["B5"].data_type = "e"
+        ws["C6"] = "#N/A"
+        ws["C6"].data_type = "e"
         path = tmp_path / "err.xlsx"
         wb.save(path)
     before = db_snapshot(store)
@@ -192,6 +195,7 @@ def test_formula_errors_refuse_the_whole_import(store, tmp_path, fmt):
     assert "#REF!" in errors[3]("zh_CN") and "C3" in errors[3]("en")
     assert "#N/A" in errors[4]("en")
     assert "#REF!" in errors[5]("zh_CN") and "B5" in errors[5]("en")
+    assert "formula errors" in next(r.reason("en") for r in p.rows if r.row == 6)  # skipped, with the reason
     with pytest.raises(ImportRefused) as info:
         ti.apply(store, p)
     assert "3" in info.value.message("zh_CN") and "row 3" in info.value.message("en")
@@ -325,9 +329,10 @@ def test_a_reimport_of_identical_bytes_reuses_the_reading_only_while_nothing_cha
     create_task(store, code="NEW-1", title="别处新增的任务")  # the store moved on
     moved = ti.preview(store, path)
     assert not moved.from_memo and {r.status for r in moved.records} == {ti.UNCHANGED}
-    for f in saved:
-        f.write_text("{damaged")
-    assert not ti.preview(store, path).from_memo
+    for damage in ("{damaged", "[]", "[" * 100_000):  # truncated, another shape, nested past the recursion limit
+        for f in saved:
+            f.write_text(damage)
+        assert not ti.preview(store, path).from_memo
 
 
 def test_a_memo_is_never_used_for_other_bytes(store, tmp_path):

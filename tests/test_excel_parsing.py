@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import pytest
 
@@ -188,3 +189,24 @@ def test_remap_moves_a_field_and_frees_its_old_column():
     assert dropped.mapping == {"title": 0}
     with pytest.raises(ValueError):
         header.remap(h, {"no_such_field": 1})
+
+
+def test_blank_cells_far_to_the_right_do_not_widen_the_sheet(tmp_path):
+    """A cell holding "" (a formula's cached empty text) in column Z: rows keep their own width."""
+    from openpyxl import Workbook
+
+    from fieldapp.excel.reader import read_workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for r in (["任务名称", "责任单位", "完成时限"], ["修路", "市交通局", "2024年底"]):
+        ws.append(r)
+    ws["Z2"] = "STRAY"
+    wb.save(tmp_path / "src.xlsx")
+    path = tmp_path / "wide.xlsx"
+    with zipfile.ZipFile(tmp_path / "src.xlsx") as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():  # openpyxl writes no empty text cell: empty the one written
+            data = src.read(item.filename)
+            dst.writestr(item, data.replace(b"<t>STRAY</t>", b"<t></t>"))
+    sheet = read_workbook(path).sheets[0]
+    assert sheet.width == 3, sheet.rows

@@ -397,3 +397,13 @@ def test_migrations_build_exactly_the_schema_the_models_declare(store):
 
     with store.engine.connect() as con:
         assert compare_metadata(MigrationContext.configure(con), Base.metadata) == []
+
+
+def test_closing_the_store_waits_for_its_background_work(data_dir):
+    import time
+
+    done = []
+    store = Store(data_dir)
+    store.after(lambda: (time.sleep(0.3), done.append(1)), name="slow cache")
+    store.close()
+    assert done == [1]  # finished before the data dir's lock was let go

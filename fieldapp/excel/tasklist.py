@@ -64,6 +64,8 @@ R_SECTION = t("分类标题行", "section heading")
 R_SEQ_ONLY = t("只有序号，没有内容", "only a row number, nothing else")
 R_EXAMPLE = t("示例行", "an example row")
 R_LABEL = t("只有一个单元格有内容，不是任务", "a single filled cell, not a task")
+R_ERRORS_ONLY = t("只有公式错误值（如公式下拉到表格以外留下的 #N/A），没有任务内容",
+                  "only formula errors (such as the #N/A of formulas filled down past the table), no task")
 
 
 @dataclass
@@ -291,9 +293,11 @@ class _RowParser:
 def parse_sheet(
     sheet: SheetData, *, mapping: dict[str, int | None] | None = None, file_name: str = "",
     find_region: RegionFinder | None = None, progress: Callable[[int, int], None] | None = None,
+    guess_header: bool = True,
 ) -> SheetResult:
     """Read one sheet as a task list. `mapping` (field → column index, None to drop a field)
-    overrides the detected columns."""
+    overrides the detected columns; when no header is found, a mapping that names the title
+    column makes the first full row the header, if `guess_header`."""
     result = SheetResult(name=sheet.name, index=sheet.index, visible=sheet.visible, loaded=sheet.loaded,
                          hidden_rows=set(sheet.hidden_rows), hidden_cols=set(sheet.hidden_cols))
     rows = sheet.rows
@@ -320,7 +324,7 @@ def parse_sheet(
         result.problem = t("这是发现问题清单（有“严重程度”列），任务导入不读取它",
                            "a list of findings (it has a severity column); the task import leaves it alone")
         return result
-    if header is None and mapping and mapping.get("title") is not None:
+    if header is None and guess_header and mapping and mapping.get("title") is not None:
         # No row names a title column, but a person chose the columns: the header is the first
         # row with about as many different texts as the fullest near the top (a title above it
         # is one text, however many cells its merge covers).
@@ -382,10 +386,10 @@ def parse_sheet(
         cells = _nonblank(row[:title_col + 1]) if titled and not in_notes else _nonblank(row)
         if not cells:
             bad = errors_by_row.get(index)
-            if bad:  # nothing but formula errors: a row whose formulas broke, not a blank one
+            if bad and any(c == title_col for c, _text in bad):  # a task whose title formula broke
                 out.append(TaskRow(name, excel_row, "error", _formula_error(bad, col_field, excel_row)))
-            else:
-                out.append(TaskRow(name, excel_row, "skipped", R_BLANK))
+            else:  # errors alone elsewhere: formulas filled down past the table (#N/A of a VLOOKUP)
+                out.append(TaskRow(name, excel_row, "skipped", R_ERRORS_ONLY if bad else R_BLANK))
             continue
         first_cell = cells[0][1]
         if (in_notes and len(cells) <= 2) or (

@@ -332,11 +332,14 @@ def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int
                          meanwhile=load_index)
     check_cancel(cancel)
     parsed: dict[str, SheetResult] = {}
+    # A mapping for every sheet does not make a headerless one a task list (a lookup sheet beside
+    # the tasks): only a sheet chosen, or the only one, gets a header guessed from the mapping.
+    guess = sheet is not None or sum(1 for s in book.sheets if s.loaded) == 1
     for s in book.sheets:
         if (sheet is not None and s.name != sheet) or (not s.loaded and s.visible):
             continue  # not chosen: another sheet was asked for
         parsed[s.name] = parse_sheet(s, mapping=mapping if (sheet is None or s.name == sheet) else None,
-                                     file_name=path.name, progress=progress)
+                                     file_name=path.name, progress=progress, guess_header=guess)
         check_cancel(cancel)
     p = _build(store, book, parsed, strict=strict, progress=progress, cancel=cancel,
                known=known[0] if known else None)
@@ -348,18 +351,16 @@ def _preview(store: Store, path: Path, sheet: str | None, mapping: dict[str, int
 
 def remap(store: Store, before: ImportPreview, sheet: str, mapping: dict[str, int | None]) -> ImportPreview:
     """The preview again with `sheet`'s columns mapped by hand (field → column index, None
-    to leave a field out). The file is not read again."""
-    if before.workbook is None:  # a big preview, or one from the memo, keeps no cells: read them again
+    to leave a field out); a column given to a field is taken from the field that had it. The
+    file is read again only when the preview kept no cells (a big one, or one from the memo)."""
+    if before.workbook is None:
         sheet_opt, mapping_opt = before.options or (None, None)
-        again = _preview(store, before.path, sheet_opt, mapping_opt, None, None, None, keep_cells=True)
+        again = _preview(store, before.path, sheet_opt, mapping_opt, None, None, None, keep_cells=True, strict=False)
         return remap(store, again, sheet, mapping)
     parsed = dict(before.parsed)
-    current = before.sheet(sheet).mapping
-    wanted = dict(current)
-    wanted.update(mapping)
-    for f in list(wanted):
-        if wanted[f] is None:
-            del wanted[f]
+    claimed = {c for c in mapping.values() if c is not None}
+    wanted = {f: c for f, c in before.sheet(sheet).mapping.items() if f not in mapping and c not in claimed}
+    wanted.update({f: c for f, c in mapping.items() if c is not None})
     full: dict[str, int | None] = {f: None for f in hdr.MAPPABLE}
     full.update(wanted)
     parsed[sheet] = parse_sheet(before.workbook.sheet(sheet), mapping=full, file_name=before.file_name)
@@ -899,6 +900,9 @@ class _Packer:
 class _Unpacker:
     def __init__(self, sets: list[list[str]]) -> None:
         self.sets = [tuple(keys) for keys in sets]
+        if len(set(self.sets)) != len(self.sets) or any(
+                len(set(keys)) != len(keys) or not set(keys) <= DEFAULTS.keys() for keys in self.sets):
+            raise ValueError("the memo's field sets are damaged")
         self.dates: dict[str, dt.date] = {}
 
     def unpack(self, n: int, values: list[Any]) -> dict[str, Any]:
@@ -917,11 +921,10 @@ _memo_thread: threading.Thread | None = None
 
 def _memo_save_later(store: Store, preview: ImportPreview, result: ImportResult) -> None:
     """Write the memo of a committed import in a thread: the import is done, the memo only saves
-    time later. Not a daemon, so a command-line import still leaves it behind at exit."""
+    time later (the store waits for it before it closes)."""
     global _memo_thread
     _memo_wait()
-    _memo_thread = threading.Thread(target=_memo_save, args=(store, preview, result), name="task-import-memo")
-    _memo_thread.start()
+    _memo_thread = store.after(lambda: _memo_save(store, preview, result), name="task-import-memo")
 
 
 def _memo_wait() -> None:
@@ -1012,7 +1015,7 @@ def _memo_load(store: Store, path: Path, sheet: str | None, mapping: dict[str, i
             sheets.append(SheetPreview(**{**s, "header_rows": tuple(s["header_rows"]), "columns": columns,
                                           "problem": problem}))
         missing = [MissingTask(*m) for m in memo["missing"]]
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a cache: whatever is wrong with it, the file is read instead
         log.warning("import memo not used: %s", exc)
         return None
     log.info("%s was imported before and nothing changed since: its reading is reused", path.name)

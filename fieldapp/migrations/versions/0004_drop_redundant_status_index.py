@@ -4,8 +4,10 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25 15:25:00
 
-Every lookup by status can use the (status, deadline_kind, deadline) index; the single-column
-one only cost writes (one B-tree fewer per inserted task).
+Every lookup by status can use the (status, deadline_kind, deadline) index. The single-column
+one still gave the table's sort by status for free; without it that sort takes ~40 ms instead of
+~23 ms at 100k tasks (on the reader thread), while every insert keeps one B-tree fewer (a
+50,000-task import writes its tasks ~15 % faster).
 """
 from typing import Sequence, Union
 
