@@ -124,7 +124,7 @@ def _stderr_progress(label: str):
 
 def _cmd_import_tasks(args: argparse.Namespace) -> int:
     from fieldapp.excel.errors import ImportRefused, WorkbookRejected
-    from fieldapp.services.task_import import apply, preview
+    from fieldapp.services.task_import import apply, check_importable, preview
 
     lang = _lang(args)
     en = lang == "en"
@@ -145,8 +145,10 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
     by_letter = {m.field: m.column for m in maps if not isinstance(m.column, str)}
     with _open_store(args) as store:
         try:
-            p = preview(store, args.file, args.sheet, by_letter or None, progress=progress)
+            named = any(isinstance(m.column, str) for m in maps)  # may name a column of a header not found
+            p = preview(store, args.file, args.sheet, by_letter or None, progress=progress, strict=not named)
             p = _follow_maps(store, p, maps, one_sheet=args.sheet is not None)
+            check_importable(p.sheets, args.file.name)
         except (WorkbookRejected, MapRefused) as exc:
             refuse(exc)
             raise
@@ -284,13 +286,12 @@ def _follow_maps(store: Store, p: ImportPreview, maps: list[_Map], one_sheet: bo
     named = [m for m in maps if isinstance(m.column, str)]
     if not named:
         return p
-    sheets = [s for s in p.sheets if s.loaded and s.header_rows]
+    sheets = [s for s in p.sheets if s.loaded and (s.header_rows or s.head)]
     wanted: dict[str, dict[str, int]] = {}
     for m in named:
         key = normalize.key(m.column)
         for s in sheets if key else []:
-            cols = [c for c in s.columns if c.header and normalize.key(c.header) == key] or [
-                c for c in s.columns if key in {normalize.key(part) for part in c.header.split(" / ")}]
+            cols = _columns_headed(s, key)
             if len(cols) > 1:
                 letters = "、".join(c.letter for c in cols)
                 raise MapRefused(spec=m.spec, reason=Text(
@@ -322,6 +323,21 @@ def _follow_maps(store: Store, p: ImportPreview, maps: list[_Map], one_sheet: bo
 
 
 MISSING_SHOWN = 20  # missing tasks named in the plain output
+
+
+def _columns_headed(s, key: str) -> list:
+    """The columns of sheet preview `s` whose header text is `key` (normalised): under the header
+    found, else — a header no synonym names — in the first row near the top that has the text."""
+    from fieldapp.excel import normalize
+
+    if s.header_rows:
+        return [c for c in s.columns if c.header and normalize.key(c.header) == key] or [
+            c for c in s.columns if key in {normalize.key(part) for part in c.header.split(" / ")}]
+    for row in s.head:
+        found = [i for i, text in enumerate(row) if text and normalize.key(text) == key]
+        if found:
+            return [s.columns[i] for i in found if i < len(s.columns)]
+    return []
 
 
 def _print_import(out: dict, en: bool, columns: bool = False) -> None:

@@ -262,3 +262,21 @@ def test_a_title_letter_without_sheet_leaves_a_lookup_sheet_alone(tmp_path):
                    "--map", "title=C")
     out = json.loads(run.stdout)
     assert {r["sheet"] for r in out["records"]} == {"任务清单"} and len(out["records"]) == len(EXPECTED)
+
+
+def test_header_texts_map_a_sheet_whose_header_no_synonym_names(tmp_path):
+    rows = [["2025年第一批清单"], ["序号", "要办的事", "谁来办", "哪天"], [1, "修路", "市交通局", "2025年底"],
+            [2, "种树", "市园林局", "长期坚持"]]
+    path = write_xlsx(tmp_path / "odd.xlsx", rows)
+    data = str(tmp_path / "data")
+    refused = fieldapp("--data-dir", data, "import-tasks", str(path), "--dry-run")
+    assert refused.returncode == 2 and "表头" in refused.stderr
+    run = fieldapp("--data-dir", data, "import-tasks", str(path), "--dry-run", "--json", "--map", "title=要办的事",
+                   "--map", "责任单位=谁来办", "--map", "deadline=哪天")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert [(r["title"], r["responsible_units"], r["deadline"]) for r in out["records"]] == [
+        ("修路", ["市交通局"], "2025-12-31"), ("种树", ["市园林局"], "open-ended")]
+    assert out["sheets"][0]["header_rows"] == [2]
+    still = fieldapp("--data-dir", data, "import-tasks", str(path), "--dry-run", "--map", "deadline=哪天")
+    assert still.returncode == 2 and "表头" in still.stderr  # no title column: still nothing to import

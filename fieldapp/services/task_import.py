@@ -384,10 +384,8 @@ def _build(store: Store, book: WorkbookData, parsed: dict[str, SheetResult], *, 
            progress: Progress | None = None, cancel: threading.Event | None = None,
            known: tuple[int, "_Index"] | None = None) -> ImportPreview:
     sheets = [_sheet_preview(s) for s in parsed.values()]
-    if strict and not any(s.importable for s in sheets):
-        reasons = "；".join(f"{s.name}：{s.problem.zh}" for s in sheets if s.problem) or "没有工作表"
-        reasons_en = "; ".join(f"{s.name}: {s.problem.en}" for s in sheets if s.problem) or "no sheets"
-        raise NothingToImport(reasons_en, name=book.path.name, reason=Text(reasons, reasons_en))
+    if strict:
+        check_importable(sheets, book.path.name)
     rows = _rows_of(parsed)
     with store.session() as session:
         seq = _log_seq(session)
@@ -398,6 +396,14 @@ def _build(store: Store, book: WorkbookData, parsed: dict[str, SheetResult], *, 
     missing = _compare(index, rows, cancel=cancel, progress=progress)
     return ImportPreview(path=book.path, format=book.format, sha256=book.sha256, sheets=sheets, rows=rows,
                          missing=missing, workbook=book, parsed=parsed, store_seq=seq)
+
+
+def check_importable(sheets: list[SheetPreview], file_name: str) -> None:
+    """Raise `NothingToImport`, with each sheet's reason, when no sheet gives tasks."""
+    if not any(s.importable for s in sheets):
+        reasons = "；".join(f"{s.name}：{s.problem.zh}" for s in sheets if s.problem) or "没有工作表"
+        reasons_en = "; ".join(f"{s.name}: {s.problem.en}" for s in sheets if s.problem) or "no sheets"
+        raise NothingToImport(reasons_en, name=file_name, reason=Text(reasons, reasons_en))
 
 
 def _log_seq(session: Session) -> int:
