@@ -4,10 +4,15 @@ The file is read and compared with the store in the background; the dialog shows
 sheet, the detected header rows, which column feeds which field (changeable), and what each
 row would do — new, changed (which fields), unchanged, skipped or error, by sheet and row
 number as Excel shows them. Nothing is written until "Import", and then all or nothing.
+
+A sheet whose header is not recognised still opens: it says so and asks for the columns to
+be chosen by hand; columns left out and important fields without a column are named, and so
+are the tasks of the same list that this file no longer has (kept, never deleted).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -20,9 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from fieldapp.excel.header import FIELDS, MAPPABLE
+from fieldapp.excel.header import match as header_match
 from fieldapp.services import task_import
 from fieldapp.services.task_import import (
-    CHANGED, ERROR, NEW, SKIPPED, UNCHANGED, ImportPreview, ImportResult, RowResult, SheetPreview,
+    CHANGED, ERROR, NEW, SKIPPED, UNCHANGED, ImportPreview, ImportResult, MissingTask, RowResult, SheetPreview,
 )
 from fieldapp.store import Store
 from ui.i18n import current_lang
@@ -31,6 +37,13 @@ from ui.settings import Settings
 
 WARNING_COLOUR = "#ffd8a8"
 STATUS_COLOURS = {NEW: "#e6f4ea", CHANGED: "#fff4ce", ERROR: "#fde2e1", SKIPPED: "#f1f3f4"}
+PROBLEM_STYLE = "background: #fde2e1; border: 1px solid #e0a09c; border-radius: 3px; padding: 6px;"
+NOTICE_COLOUR = "#a14d00"  # fields without a column: read, but easy to overlook
+MISSING_NAMED = 5  # tasks missing from the file named in the dialog; all of them (to a limit) in its tooltip
+MISSING_TOOLTIP = 40
+# Fields a task list is expected to have; a sheet without a column for one says so.
+# (`responsible_units` is there when either unit column is.)
+EXPECTED_FIELDS = (("title",), ("deadline",), ("responsible_units", "lead_unit"))
 
 
 def field_label(name: str) -> str:
@@ -45,9 +58,56 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _elided(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def shown_value(name: str, values: dict[str, Any]) -> str:
+    """A field as a person reads it: the deadline a date or (open-ended, unread) its text, the
+    region its name, lists joined with 、."""
+    if name == "deadline":
+        date = values.get("deadline")
+        if isinstance(date, dt.date):
+            return date.isoformat()
+        return _text(date) or _text(values.get("deadline_text"))
+    if name == "region":
+        return _text(values.get("region_name")) or _text(values.get("region_code"))
+    value = values.get(name)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _text(value)
+
+
+def changes_shown(r: RowResult) -> list[tuple[str, str, str]]:
+    """A changed row's changes, each once, as a person names it: (field, before, after).
+    The deadline's three columns are one change, the region's two; the content key is none."""
+    old: dict[str, Any] = {**r.values, **(r.base or {})}
+    old.update({f: before for f, (before, _after) in r.changes.items()})
+    new = {**old, **{f: after for f, (_before, after) in r.changes.items()}}
+    out = []
+    for name in r.changed_fields:
+        before, after = shown_value(name, old), shown_value(name, new)
+        if name == "region" and before == after:  # the same name, another code
+            before = f"{before}（{_text(old.get('region_code'))}）"
+            after = f"{after}（{_text(new.get('region_code'))}）"
+        out.append((name, before, after))
+    return out
+
+
 def header_signature(sheet: SheetPreview) -> str:
     """A sheet's header texts: the same list next month has the same ones."""
     return "|".join(c.header for c in sheet.columns)
+
+
+def mappable(sheet: SheetPreview) -> bool:
+    """A sheet that gives no tasks until a person chooses its columns (at least the title)."""
+    return sheet.problem is not None and sheet.loaded and bool(sheet.columns) and "title" not in sheet.mapping
+
+
+def column_sample(sheet: SheetPreview, index: int, limit: int = 3) -> str:
+    """The first texts of a column, for a sheet without a header to choose its columns by."""
+    seen = [row[index] for row in sheet.head if index < len(row) and row[index].strip()]
+    return "、".join(_elided(t, 12) for t in list(dict.fromkeys(seen))[:limit])
 
 
 def _with_mappings(store: Store, preview: ImportPreview,
@@ -55,6 +115,8 @@ def _with_mappings(store: Store, preview: ImportPreview,
     """Apply the mappings a person set by hand last time to sheets with the same header, so a
     re-import does not undo them (e.g. wipe the lead units that column was mapped to)."""
     for sheet in preview.sheets:
+        if not any(c.header for c in sheet.columns):
+            continue  # no header texts: nothing tells this sheet from any other of its width
         change = remembered.get(header_signature(sheet))
         if change and any(sheet.mapping.get(f) != c for f, c in change.items()):
             preview = task_import.remap(store, preview, sheet.name, change)
@@ -94,8 +156,9 @@ class RowModel(QAbstractTableModel):
         parts: list[str] = []
         if r.reason is not None:
             parts.append(r.reason(lang))
-        for name, (old, new) in r.changes.items():
-            parts.append(f"{field_label(name)}: {_text(old) or '—'} → {_text(new) or '—'}")
+        for name, old, new in changes_shown(r):
+            parts.append(self.tr("%1: %2 → %3").replace("%1", field_label(name)).replace("%2", old or "—")
+                         .replace("%3", new or "—"))
         if r.status == NEW:  # what was read, so a wrong parse shows before it is imported
             v = r.values
             if v.get("responsible_units"):
@@ -127,6 +190,28 @@ class RowModel(QAbstractTableModel):
         return None
 
 
+class StatusFilter(QSortFilterProxyModel):
+    """The rows of one outcome, matched exactly ("changed" is inside "unchanged"), or all."""
+
+    def __init__(self, rows: RowModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSourceModel(rows)
+        self._rows = rows
+        self.status = ""
+
+    def set_status(self, status: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt ≥ 6.9; invalidateRowsFilter is deprecated there
+            self.beginFilterChange()
+            self.status = status
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.status = status
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        return not self.status or self._rows.rows[source_row].status == self.status
+
+
 class ImportDialog(QDialog):
     def __init__(self, store: Store, runner: Runner, path: Path, parent: QWidget | None = None,
                  settings: Settings | None = None) -> None:
@@ -140,6 +225,12 @@ class ImportDialog(QDialog):
         self.sheet = QComboBox(objectName="sheetCombo")
         self.sheet.currentIndexChanged.connect(self._show_sheet)
         self.sheet_info = QLabel(objectName="sheetInfo", wordWrap=True)
+        self.column_notes = QLabel(objectName="columnNotes", wordWrap=True)
+        self.column_notes.setTextFormat(Qt.TextFormat.RichText)
+        self.problem_banner = QLabel(objectName="sheetProblem", wordWrap=True)
+        self.problem_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.problem_banner.setStyleSheet(PROBLEM_STYLE)
+        self.problem_banner.hide()
         self.columns = QTableWidget(0, 3, objectName="columnTable")
         self.columns.setHorizontalHeaderLabels([self.tr("Column"), self.tr("Header in the sheet"), self.tr("Imported as")])
         self.columns.verticalHeader().hide()
@@ -147,10 +238,7 @@ class ImportDialog(QDialog):
         self.columns.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
 
         self.rows = RowModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.rows)
-        self.proxy.setFilterRole(Qt.ItemDataRole.UserRole)
-        self.proxy.setFilterKeyColumn(0)
+        self.proxy = StatusFilter(self.rows, self)
         self.row_view = QTableView(objectName="rowTable")
         self.row_view.setModel(self.proxy)
         self.row_view.verticalHeader().hide()
@@ -164,6 +252,8 @@ class ImportDialog(QDialog):
             self.show_only.addItem(self.rows.status_label(status), status)
         self.show_only.currentIndexChanged.connect(self._filter_rows)
         self.summary = QLabel(objectName="importSummary", wordWrap=True)
+        self.missing_label = QLabel(objectName="missingTasks", wordWrap=True)
+        self.missing_label.hide()
         self.skip_errors = QCheckBox(self.tr("Import the other rows and leave the rows with errors out"),
                                      objectName="skipErrors")
         self.skip_errors.toggled.connect(self._update_buttons)
@@ -183,6 +273,7 @@ class ImportDialog(QDialog):
         mapping_layout.setContentsMargins(0, 0, 0, 0)
         mapping_layout.addLayout(top)
         mapping_layout.addWidget(self.sheet_info)
+        mapping_layout.addWidget(self.column_notes)
         mapping_layout.addWidget(self.columns)
         rows_box = QWidget()
         rows_layout = QVBoxLayout(rows_box)
@@ -192,12 +283,14 @@ class ImportDialog(QDialog):
         filter_row.addWidget(QLabel(self.tr("Show")))
         filter_row.addWidget(self.show_only)
         rows_layout.addLayout(filter_row)
+        rows_layout.addWidget(self.missing_label)
         rows_layout.addWidget(self.row_view)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(mapping_box)
         split.addWidget(rows_box)
         split.setSizes([380, 820])
         layout = QVBoxLayout(self)
+        layout.addWidget(self.problem_banner)
         layout.addWidget(split, 1)
         layout.addWidget(self.skip_errors)
         layout.addWidget(self.buttons)
@@ -205,10 +298,15 @@ class ImportDialog(QDialog):
 
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings = settings
+        # Columns chosen on a sheet whose header is not found yet: the sheet is read only once its
+        # title column is chosen, so the other choices wait here (shown in the table) until then.
+        self._pending: dict[str, dict[str, int]] = {}
         remembered = self._remembered()
         self._reading = self.runner.run(self.tr("Reading %s") % self.path.name,
-                        lambda p, c: _with_mappings(store, task_import.preview(store, self.path, progress=p, cancel=c),
-                                                    remembered),
+                        # not strict: a sheet without a recognisable header opens for a person to map;
+                        # a file that cannot be read at all is still refused (with its message)
+                        lambda p, c: _with_mappings(store, task_import.preview(store, self.path, progress=p, cancel=c,
+                                                                               strict=False), remembered),
                         on_success=self._set_preview, on_failure=lambda _e: self.reject(),
                         parent=parent)  # a refusal outlives this dialog, which closes on it
 
@@ -234,19 +332,23 @@ class ImportDialog(QDialog):
 
     # --- showing ---------------------------------------------------------------------------
     def _filter_rows(self) -> None:
-        self.proxy.setFilterFixedString(self.show_only.currentData() or "")
+        self.proxy.set_status(self.show_only.currentData() or "")
 
     def _set_preview(self, preview: ImportPreview) -> None:
         keep = self.sheet.currentData()
         self.preview = preview
+        for name in list(self._pending):
+            if preview.sheet(name).header_rows:  # read now, with the columns chosen: they are its mapping
+                del self._pending[name]
         self.sheet.blockSignals(True)
         self.sheet.clear()
         lang = current_lang()
         for s in preview.sheets:
             label = s.name if s.problem is None else f"{s.name} — {s.problem(lang)}"
             self.sheet.addItem(label, s.name)
-        self.sheet.setCurrentIndex(max(self.sheet.findData(keep), next(
-            (i for i, s in enumerate(preview.sheets) if s.problem is None), 0)))
+        first = next((i for i, s in enumerate(preview.sheets) if s.problem is None),  # one to import,
+                     next((i for i, s in enumerate(preview.sheets) if mappable(s)), 0))  # else one to map
+        self.sheet.setCurrentIndex(max(self.sheet.findData(keep), first))
         self.sheet.blockSignals(False)
         self._show_sheet()
         self.rows.set_rows(preview.rows)
@@ -255,11 +357,8 @@ class ImportDialog(QDialog):
         warned = sum(1 for r in preview.rows if r.warnings and r.status in (NEW, CHANGED))
         if warned:
             parts.append(self.tr("%1 with warnings (orange): check them").replace("%1", str(warned)))
-        text = " · ".join(parts)
-        if preview.missing:
-            text += "<br>" + self.tr("%n task(s) from earlier imports are not in this file; they are kept, not deleted.",
-                                     "", len(preview.missing))
-        self.summary.setText(text)
+        self.summary.setText(" · ".join(parts))
+        self._show_missing(preview.missing)
         self.skip_errors.setVisible(counts[ERROR] > 0)
         self._update_buttons()
 
@@ -274,23 +373,86 @@ class ImportDialog(QDialog):
             info = self.tr("No header row found")
         if s.year:
             info += " · " + self.tr("year of the list: %d") % s.year
-        if s.problem is not None:
-            info += " · " + s.problem(current_lang())
         self.sheet_info.setText(info)
+        self._show_problem(s)
+        self._show_column_notes(s)
         self.columns.setRowCount(len(s.columns))
         for i, c in enumerate(s.columns):
             letter = QTableWidgetItem(c.letter + (" " + self.tr("(hidden)") if c.hidden else ""))
             self.columns.setItem(i, 0, letter)
-            self.columns.setItem(i, 1, QTableWidgetItem(c.header))
+            header = QTableWidgetItem(c.header)
+            if not c.header and not s.header_rows:  # no header: what the column holds, to choose by
+                sample = column_sample(s, c.index)
+                if sample:
+                    header.setText(self.tr("e.g. %1").replace("%1", sample))
+                    header.setForeground(QBrush(QColor("#666666")))
+                    header.setToolTip(sample)
+            self.columns.setItem(i, 1, header)
             combo = QComboBox()
             combo.addItem(self.tr("— not imported —"), None)
             for name in MAPPABLE:
                 combo.addItem(field_label(name), name)
-            combo.setCurrentIndex(max(combo.findData(c.field), 0))
+            pending = next((f for f, col in self._pending.get(s.name, {}).items() if col == c.index), None)
+            combo.setCurrentIndex(max(combo.findData(c.field or pending), 0))
             combo.setProperty("column", c.index)
             combo.currentIndexChanged.connect(self._column_changed)
             self.columns.setCellWidget(i, 2, combo)
         self.columns.resizeColumnToContents(0)
+
+    def _show_problem(self, s: SheetPreview) -> None:
+        """Why the sheet gives no tasks, above everything; and, if choosing columns helps, how."""
+        if s.problem is None:
+            self.problem_banner.hide()
+            return
+        text = "<b>" + _html(s.problem(current_lang())) + "</b>"
+        if mappable(s):
+            text += "<br>" + _html(self.tr(
+                "To import this sheet, choose on the left, under “Imported as”, which column holds each field: "
+                "at least “%1”, and also “%2”, “%3” where the sheet has them. The preview follows each choice.")
+                .replace("%1", field_label("title")).replace("%2", field_label("responsible_units"))
+                .replace("%3", field_label("deadline")))
+        self.problem_banner.setText(text)
+        self.problem_banner.show()
+
+    def _show_column_notes(self, s: SheetPreview) -> None:
+        """The columns left out and the expected fields without a column: easy to miss in the table."""
+        notes: list[str] = []
+        if s.header_rows:
+            left_out = [self.tr("%1 (%2)").replace("%1", c.header).replace("%2", c.letter) for c in s.columns
+                        if c.field is None and c.header and not _is_running_number(c.header)]
+            if left_out:
+                notes.append(_html(self.tr("Columns not imported: %1").replace("%1", _joined(left_out))))
+            if "title" in s.mapping:  # without a title the banner above says what to do
+                absent = [field_label(group[0]) for group in EXPECTED_FIELDS if not any(f in s.mapping for f in group)]
+                if absent:
+                    notes.append(f'<span style="color:{NOTICE_COLOUR}">' + _html(
+                        self.tr("Not found: %1. If the sheet has them, choose their columns below.")
+                        .replace("%1", _joined(absent))) + "</span>")
+        self.column_notes.setText("<br>".join(notes))
+        self.column_notes.setVisible(bool(notes))
+
+    def _show_missing(self, missing: list[MissingTask]) -> None:
+        """Name the tasks of the same list this file no longer has: reported, never deleted."""
+        if not missing:
+            self.missing_label.hide()
+            return
+
+        def name(m: MissingTask) -> str:
+            return f"{m.code} {m.title}" if m.code else m.title
+
+        named = _joined([_elided(name(m)) for m in missing[:MISSING_NAMED]])
+        if len(missing) > MISSING_NAMED:
+            more = self.tr("%1 and %2 more", "%1 the first names, %2 how many more, %3 how many in all")
+            named = (more.replace("%1", named).replace("%2", str(len(missing) - MISSING_NAMED))
+                     .replace("%3", str(len(missing))))
+        self.missing_label.setText(self.tr(
+            "The following %n task(s) imported earlier from the same list are not in this file; "
+            "they are kept, not deleted: %1", "", len(missing)).replace("%1", named))
+        tip = [name(m) for m in missing[:MISSING_TOOLTIP]]
+        if len(missing) > MISSING_TOOLTIP:
+            tip.append("…")
+        self.missing_label.setToolTip("\n".join(tip))
+        self.missing_label.show()
 
     def _update_buttons(self) -> None:
         counts = self.preview.counts() if self.preview else {}
@@ -307,12 +469,18 @@ class ImportDialog(QDialog):
         if self.preview is None:
             return
         sheet = self.sheet.currentData()
-        current = self.preview.sheet(sheet).mapping
+        preview = self.preview
+        s = preview.sheet(sheet)
+        current = {**self._pending.get(sheet, {}), **s.mapping}
         change: dict[str, int | None] = {f: None for f, c in current.items() if c == column}
         if field:
             change[field] = column
-        preview = self.preview
-        self._remember(header_signature(preview.sheet(sheet)), change)
+        if not s.header_rows:  # not read yet: every choice so far goes along, the title among them
+            pending = {f: c for f, c in {**current, **change}.items() if c is not None}
+            self._pending[sheet] = pending
+            change = {**{f: None for f in current}, **pending}
+        if any(c.header for c in s.columns):  # a sheet without header texts has no name to keep it by
+            self._remember(header_signature(s), change)
         self.import_button.setEnabled(False)
         self.runner.run(self.tr("Applying the column mapping"),
                         lambda _p, _c: task_import.remap(self.store, preview, sheet, change),
@@ -339,3 +507,18 @@ class ImportDialog(QDialog):
         return (self.tr("Imported %1: %2 new, %3 changed, %4 unchanged, %5 rows skipped.")
                 .replace("%1", self.path.name).replace("%2", str(r.created)).replace("%3", str(r.updated))
                 .replace("%4", str(r.unchanged)).replace("%5", str(r.skipped + r.errors_skipped)))
+
+
+def _joined(items: list[str]) -> str:
+    """A list in a sentence of the UI's language."""
+    return ("、" if current_lang() == "zh_CN" else ", ").join(items)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _is_running_number(header: str) -> bool:
+    """序号 and the like: a column no one misses when it is not imported."""
+    m = header_match(header)
+    return m is not None and m.field == "seq"

@@ -197,12 +197,6 @@
         <source>%1 with warnings (orange): check them</source>
         <translation>其中 %1 行有警告（橙色），请核对</translation>
     </message>
-    <message numerus="yes">
-        <source>%n task(s) from earlier imports are not in this file; they are kept, not deleted.</source>
-        <translation>
-            <numerusform>以前导入的 %n 项任务不在本文件中；这些任务会保留，不会删除。</numerusform>
-        </translation>
-    </message>
     <message>
         <source>Header: row %s</source>
         <translation>表头：第 %s 行</translation>
@@ -220,8 +214,39 @@
         <translation>（隐藏）</translation>
     </message>
     <message>
+        <source>e.g. %1</source>
+        <translation>例如：%1</translation>
+    </message>
+    <message>
         <source>— not imported —</source>
         <translation>— 不导入 —</translation>
+    </message>
+    <message>
+        <source>To import this sheet, choose on the left, under “Imported as”, which column holds each field: at least “%1”, and also “%2”, “%3” where the sheet has them. The preview follows each choice.</source>
+        <translation>要导入这张工作表，请在左侧“导入为”一栏为各列选择对应的字段：至少选出“%1”列，表中有“%2”“%3”的也请选上。每选一列，右侧预览随之更新。</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <source>Columns not imported: %1</source>
+        <translation>未导入的列：%1</translation>
+    </message>
+    <message>
+        <source>Not found: %1. If the sheet has them, choose their columns below.</source>
+        <translation>未找到：%1。如表中有这些内容，请在下表“导入为”中选择对应的列。</translation>
+    </message>
+    <message>
+        <source>%1 and %2 more</source>
+        <comment>%1 the first names, %2 how many more, %3 how many in all</comment>
+        <translation>%1 等 %3 个</translation>
+    </message>
+    <message numerus="yes">
+        <source>The following %n task(s) imported earlier from the same list are not in this file; they are kept, not deleted: %1</source>
+        <translation>
+            <numerusform>以下 %n 个以前从同一清单导入的任务不在本文件中（仍保留，不会删除）：%1</numerusform>
+        </translation>
     </message>
     <message>
         <source>Applying the column mapping</source>
@@ -490,6 +515,10 @@
     <message>
         <source>Error</source>
         <translation>错误</translation>
+    </message>
+    <message>
+        <source>%1: %2 → %3</source>
+        <translation>%1：%2 → %3</translation>
     </message>
     <message>
         <source>units: %s</source>
