@@ -53,7 +53,17 @@ def make_engine(db_path: Path) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 10},
     )
     event.listen(engine, "connect", _set_pragmas)
+    event.listen(engine, "checkin", _restore_autocheckpoint)
     return engine
+
+
+_AUTOCHECKPOINT_OFF = "fieldapp.autocheckpoint_off"
+
+
+def _restore_autocheckpoint(dbapi_conn: sqlite3.Connection, record: Any) -> None:
+    """A connection `checkpoint_later` changed goes back to the pool as it was."""
+    if dbapi_conn is not None and record is not None and record.info.pop(_AUTOCHECKPOINT_OFF, False):
+        dbapi_conn.execute("PRAGMA wal_autocheckpoint = 1000")
 
 
 class Store:
@@ -95,6 +105,28 @@ class Store:
                 raise translate_db_error(exc.orig or exc, self.db_path) from exc
             finally:
                 session.close()
+            if session.info.pop(_AUTOCHECKPOINT_OFF, False):
+                self.after(self._checkpoint, name="wal-checkpoint")
+
+    def checkpoint_later(self, session: Session) -> None:
+        """For a bulk write in `session`'s transaction: its commit leaves the write-ahead log for
+        a background thread to copy into the database, instead of doing it then (SQLite's
+        automatic checkpoint: a tenth of a 50,000-task import). Durability is the same: the
+        committed log is on disk either way."""
+        conn = session.connection()
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
+        conn.connection.info[_AUTOCHECKPOINT_OFF] = True
+        session.info[_AUTOCHECKPOINT_OFF] = True
+
+    def _checkpoint(self) -> None:
+        try:
+            con = sqlite3.connect(self.db_path, timeout=30)
+            try:
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                con.close()
+        except sqlite3.Error as exc:  # the next commit's automatic checkpoint does it then
+            log.warning("background checkpoint: %s", exc)
 
     def reader(self) -> sqlite3.Connection:
         """A read-only plain sqlite3 connection (see `DataDir.reader`)."""

@@ -488,3 +488,29 @@ def test_the_same_task_under_a_new_code_and_repeated_rows_are_flagged(store, tmp
     assert result.created == 3
     again = {r.row: r for r in result.rows}
     assert len(again[2].warnings) == 1 and len(again[4].warnings) == 1  # not doubled by comparing twice
+
+
+def test_a_big_import_leaves_the_checkpoint_to_the_background_and_the_pool_as_it_was(store, tmp_path):
+    import sqlite3
+
+    from sqlalchemy import text
+
+    result = ti.apply(store, ti.preview(store, write_big_xlsx(tmp_path / "big.xlsx", 3000)))
+    assert result.created == 3000
+    for t in list(store._background):  # the checkpoint (and the memo) threads
+        t.join()
+    assert any(t.name == "wal-checkpoint" for t in store._background)
+    sessions = [store.session() for _ in range(3)]  # every pooled connection checks automatically again
+    try:
+        assert {s.execute(text("PRAGMA wal_autocheckpoint")).scalar() for s in sessions} == {1000}
+    finally:
+        for s in sessions:
+            s.close()
+    con = sqlite3.connect(store.db_path)
+    try:
+        busy, frames, copied = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and frames == copied  # the whole log is in the database
+    finally:
+        con.close()
+    with store.session() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM tasks")).scalar() == 3000

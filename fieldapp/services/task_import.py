@@ -677,6 +677,8 @@ def _apply(store: Store, preview: ImportPreview, progress: Progress | None, canc
                 if progress:
                     progress(done, total)
             writer.finish()
+            if total >= 1000:
+                store.checkpoint_later(session)
         check_cancel(cancel)
         result.log_seq = _log_seq(session)
         result.rows = rows
