@@ -556,3 +556,7 @@ def main(argv: list[str] | None = None, run_window: Callable[[argparse.Namespace
         log.warning("%s: %s", args.command, exc)
         print(exc.message(lang), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `fieldapp import-tasks … | head`: the reader has what it wanted
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        return 0

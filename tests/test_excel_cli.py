@@ -280,3 +280,14 @@ def test_header_texts_map_a_sheet_whose_header_no_synonym_names(tmp_path):
     assert out["sheets"][0]["header_rows"] == [2]
     still = fieldapp("--data-dir", data, "import-tasks", str(path), "--dry-run", "--map", "deadline=哪天")
     assert still.returncode == 2 and "表头" in still.stderr  # no title column: still nothing to import
+
+
+def test_a_ledger_imports_back_unchanged_without_noise(tmp_path):
+    data = str(tmp_path / "data")
+    assert fieldapp("--data-dir", data, "import-tasks", str(write_xlsx(tmp_path / "a.xlsx"))).returncode == 0
+    ledger = tmp_path / "台账.xlsx"
+    assert fieldapp("--data-dir", data, "export-ledger", str(ledger)).returncode == 0
+    run = fieldapp("--data-dir", data, "import-tasks", str(ledger), "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert f"未变 {len(EXPECTED)}" in run.stdout and "新增 0，变更 0" in run.stdout
+    assert "隐藏" not in run.stdout  # the ledger's hidden 记录ID column is FieldApp's own, not worth a note

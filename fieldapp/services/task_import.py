@@ -213,8 +213,8 @@ class ImportPreview:
             "missing": [{"id": m.id, "code": m.code, "title": m.title, "source": m.source} for m in missing],
             "sheets": [{"name": s.name, "header_rows": list(s.header_rows), "year": s.year,
                         "mapping": {f: column_letter(c) for f, c in s.mapping.items()},
-                        "hidden_columns_used": [column_letter(c) for c in s.mapping.values()
-                                                if c < len(s.columns) and s.columns[c].hidden],
+                        "hidden_columns_used": [column_letter(c) for f, c in s.mapping.items()  # a ledger's
+                                                if f != "id" and c < len(s.columns) and s.columns[c].hidden],  # ID is hidden
                         "not_imported": [{"column": c.letter, "header": c.header} for c in s.columns
                                          if c.field is None and c.header],
                         "not_found": s.fields_not_found,
