@@ -12,7 +12,6 @@ are the tasks of the same list that this file no longer has (kept, never deleted
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,6 @@ PROBLEM_STYLE = "background: #fde2e1; border: 1px solid #e0a09c; border-radius: 
 NOTICE_COLOUR = "#a14d00"  # fields without a column: read, but easy to overlook
 MISSING_NAMED = 5  # tasks missing from the file named in the dialog; all of them (to a limit) in its tooltip
 MISSING_TOOLTIP = 40
-# Fields a task list is expected to have; a sheet without a column for one says so.
-# (`responsible_units` is there when either unit column is.)
-EXPECTED_FIELDS = (("title",), ("deadline",), ("responsible_units", "lead_unit"))
 
 
 def field_label(name: str) -> str:
@@ -60,38 +56,6 @@ def _text(value: Any) -> str:
 
 def _elided(text: str, width: int = 24) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
-
-
-def shown_value(name: str, values: dict[str, Any]) -> str:
-    """A field as a person reads it: the deadline a date or (open-ended, unread) its text, the
-    region its name, lists joined with 、."""
-    if name == "deadline":
-        date = values.get("deadline")
-        if isinstance(date, dt.date):
-            return date.isoformat()
-        return _text(date) or _text(values.get("deadline_text"))
-    if name == "region":
-        return _text(values.get("region_name")) or _text(values.get("region_code"))
-    value = values.get(name)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return _text(value)
-
-
-def changes_shown(r: RowResult) -> list[tuple[str, str, str]]:
-    """A changed row's changes, each once, as a person names it: (field, before, after).
-    The deadline's three columns are one change, the region's two; the content key is none."""
-    old: dict[str, Any] = {**r.values, **(r.base or {})}
-    old.update({f: before for f, (before, _after) in r.changes.items()})
-    new = {**old, **{f: after for f, (_before, after) in r.changes.items()}}
-    out = []
-    for name in r.changed_fields:
-        before, after = shown_value(name, old), shown_value(name, new)
-        if name == "region" and before == after:  # the same name, another code
-            before = f"{before}（{_text(old.get('region_code'))}）"
-            after = f"{after}（{_text(new.get('region_code'))}）"
-        out.append((name, before, after))
-    return out
 
 
 def header_signature(sheet: SheetPreview) -> str:
@@ -156,7 +120,7 @@ class RowModel(QAbstractTableModel):
         parts: list[str] = []
         if r.reason is not None:
             parts.append(r.reason(lang))
-        for name, old, new in changes_shown(r):
+        for name, (old, new) in task_import.change_texts(r).items():
             parts.append(self.tr("%1: %2 → %3").replace("%1", field_label(name)).replace("%2", old or "—")
                          .replace("%3", new or "—"))
         if r.status == NEW:  # what was read, so a wrong parse shows before it is imported
@@ -423,7 +387,7 @@ class ImportDialog(QDialog):
             if left_out:
                 notes.append(_html(self.tr("Columns not imported: %1").replace("%1", _joined(left_out))))
             if "title" in s.mapping:  # without a title the banner above says what to do
-                absent = [field_label(group[0]) for group in EXPECTED_FIELDS if not any(f in s.mapping for f in group)]
+                absent = [field_label(f) for f in s.fields_not_found]
                 if absent:
                     notes.append(f'<span style="color:{NOTICE_COLOUR}">' + _html(
                         self.tr("Not found: %1. If the sheet has them, choose their columns below.")

@@ -262,7 +262,13 @@ def change_texts(r: RowResult) -> dict[str, tuple[str, str]]:
     if r.base is None or not r.changes:
         return {}
     after = r.effective
-    return {f: (_shown(f, r.base), _shown(f, after)) for f in r.changed_fields}
+    out = {}
+    for f in r.changed_fields:
+        old, new = _shown(f, r.base), _shown(f, after)
+        if f == "region" and old == new:  # the same name, another code
+            old, new = f"{old}（{r.base.get('region_code') or ''}）", f"{new}（{after.get('region_code') or ''}）"
+        out[f] = (old, new)
+    return out
 
 
 @dataclass
