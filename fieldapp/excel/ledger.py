@@ -100,6 +100,13 @@ def _loads(text: str | None) -> list[str]:
     return json.loads(text) if text else []
 
 
+def _finding_state(due: str | None, status: str, today: dt.date) -> tuple[dt.date | None, bool, bool]:
+    """A finding's 整改时限 as a date, whether it is closed (销号), and whether it is overdue."""
+    due_d = dt.date.fromisoformat(due) if due else None
+    closed = status == FindingStatus.CLOSED
+    return due_d, closed, is_overdue(due_d, closed, today)
+
+
 def _finding_unit(unit: str | None, task_units: str | None) -> str:
     """The 责任单位 a ledger shows for a finding: its own, else its task's first one."""
     return unit or (_loads(task_units)[:1] or [""])[0]
@@ -197,9 +204,8 @@ def _count_findings_of_tasks(con, task_ids: list[str], today: dt.date, summary: 
         sql = ("SELECT f.responsible_unit, t.responsible_units, f.status, f.due_date FROM ledger_tasks l "
                "JOIN findings f ON f.task_id = l.id JOIN tasks t ON t.id = f.task_id")
         for unit, task_units, status, due in con.execute(sql):
-            closed = status == FindingStatus.CLOSED
-            due_d = dt.date.fromisoformat(due) if due else None
-            summary.add_finding(_finding_unit(unit, task_units), closed=closed, overdue=is_overdue(due_d, closed, today))
+            _due, closed, overdue = _finding_state(due, status, today)
+            summary.add_finding(_finding_unit(unit, task_units), closed=closed, overdue=overdue)
     finally:
         con.execute("DROP TABLE temp.ledger_tasks")
 
@@ -228,9 +234,7 @@ def _finding_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
         unit = _finding_unit(unit, task_units)
         if not _unit_matches(flt, unit):
             continue
-        due_d = dt.date.fromisoformat(due) if due else None
-        closed = status == FindingStatus.CLOSED
-        overdue = is_overdue(due_d, closed, today)
+        due_d, closed, overdue = _finding_state(due, status, today)
         if flt.overdue_only and not overdue:
             continue
         summary.add_finding(unit, closed=closed, overdue=overdue)
@@ -260,9 +264,7 @@ def _check_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
         unit = _finding_unit(unit, task_units)
         if not _unit_matches(flt, unit):
             continue
-        due_d = dt.date.fromisoformat(due) if due else None
-        closed = status == FindingStatus.CLOSED
-        overdue = is_overdue(due_d, closed, today)
+        due_d, closed, overdue = _finding_state(due, status, today)
         if flt.overdue_only and not overdue:
             continue
         findings[fid] = (unit, closed, overdue)

@@ -783,7 +783,7 @@ class _Writer:
                 f'"id":"{task_id}","import_key":{"null" if key is None else enc(key)},'
                 f'"import_source":{enc(source)},"lead_unit":{enc(values["lead_unit"])},'
                 f'"region_code":{enc(values["region_code"])},"region_name":{enc(values["region_name"])},'
-                f'"responsible_units":{lists["responsible_units"]},"status":"{TaskStatus.ASSIGNED}",'
+                f'"responsible_units":{lists["responsible_units"]},"status":"{_ASSIGNED}",'
                 f'"targets":{enc(values["targets"])},"title":{enc(values["title"])},"updated_at":{self.at_json}}}')
 
     def write(self, rows: list[RowResult], source: str) -> None:
@@ -791,7 +791,7 @@ class _Writer:
         updates: dict[tuple[str, ...], list[tuple]] = {}
         texts = self._lists
         ids = iter(new_ids(2 * len(rows)))  # in order: a task's id, then its log entry's
-        status = str(TaskStatus.ASSIGNED)
+        status = _ASSIGNED
         for r in rows:
             if r.status == NEW:
                 values = {**DEFAULTS, **r.values}
@@ -850,6 +850,7 @@ class _Writer:
         self.session.info["chain_head"] = self.head
 
 
+_ASSIGNED = str(TaskStatus.ASSIGNED)  # what a new task's status is, in its row and its log record
 # A str as JSON with ensure_ascii=False (the C encoder's own); TypeError for anything else.
 _encode_str = json.encoder.encode_basestring
 
