@@ -1,9 +1,15 @@
-"""The append-only, hash-chained change log.
+"""The append-only, hash-chained change log: the audit trail and the sync outbox.
 
 Every insert, update and delete of a record is written, in the same transaction, as one entry
-(who, when, what, before/after). Each entry's hash covers its content and the previous entry's
-hash, so editing or deleting any row breaks the chain from that point on; `verify_chain` says
-where. SQLite triggers refuse UPDATE and DELETE on the table as a first line of defence.
+(who, when, what, before/after, on which version, from where). Each entry's hash covers its
+content and the previous entry's hash, so editing or deleting any row breaks the chain from
+that point on; `verify_chain` says where. SQLite triggers refuse UPDATE and DELETE on the table
+as a first line of defence.
+
+`LogWriter` is the one writer of entries: the ORM hook below (every service's writes) and the
+bulk import both go through it, so a field added to an entry is added in one place. An entry's
+`origin` says whether it was made here ("local", the outbox of sync) or pulled from the
+platform ("pulled", never pushed back).
 """
 
 from __future__ import annotations
@@ -14,15 +20,32 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fieldapp.models import ChangeLogEntry, Record, new_id, utcnow
 
 GENESIS = "0" * 64
+LOCAL = "local"
+PULLED = "pulled"
 
-# Fields whose change says nothing on its own (every update moves them).
-_QUIET = {"updated_at"}
+# Fields whose change says nothing on its own (every update moves them); `version` is
+# carried by the entry's base_version instead.
+_QUIET = {"updated_at", "version"}
+_DATETIME_FMT = "%Y-%m-%d %H:%M:%S.%f"  # as SQLAlchemy stores a DateTime in SQLite
+
+# The canonical JSON of a hashed payload: sorted keys, compact, UTF-8 as it is.
+canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who writes: given to the store when it opens (the signed-in user, or the local
+    inspector's name before any sign-in) and the device (this data dir's id)."""
+
+    user: str
+    device: str
 
 
 def _jsonable(value: Any) -> Any:
@@ -32,37 +55,82 @@ def _jsonable(value: Any) -> Any:
 
 
 def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    payload = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
+    return hashlib.sha256((prev_hash + canonical(fields)).encode("utf-8")).hexdigest()
 
 
 def _hashed_fields(e: ChangeLogEntry) -> dict[str, Any]:
-    return {
+    fields = {
         "id": e.id, "at": _jsonable(e.at), "author": e.author, "entity": e.entity,
         "entity_id": e.entity_id, "action": e.action, "before": e.before, "after": e.after,
     }
+    if e.origin is not None:  # written since migration 0005
+        fields.update(origin=e.origin, device=e.device, op_id=e.op_id, base_version=e.base_version)
+    return fields
 
 
-def _last_hash(session: Session) -> str:
-    cached = session.info.get("chain_head")
-    if cached is not None:
-        return cached
-    row = session.connection().execute(
-        select(ChangeLogEntry.hash).order_by(ChangeLogEntry.seq.desc()).limit(1)
-    ).first()
+def chain_head(conn: Connection) -> str:
+    row = conn.exec_driver_sql("SELECT hash FROM change_log ORDER BY seq DESC LIMIT 1").first()
     return row[0] if row else GENESIS
 
 
-def _append(session: Session, entity: str, entity_id: str, action: str,
-            before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-    entry = ChangeLogEntry(
-        id=new_id(), at=utcnow(), author=session.info.get("author", ""),
-        entity=entity, entity_id=entity_id, action=action, before=before, after=after,
-    )
-    entry.prev_hash = _last_hash(session)
-    entry.hash = entry_hash(entry.prev_hash, _hashed_fields(entry))
-    session.info["chain_head"] = entry.hash
-    session.add(entry)
+_INSERT = ("INSERT INTO change_log (id, at, author, entity, entity_id, action, before, after, prev_hash, hash, "
+           "origin, device, op_id, base_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+class LogWriter:
+    """Appends entries to the change log within one transaction, continuing its chain.
+
+    `add` takes the before/after records as canonical JSON text (`canonical`), so a bulk writer
+    that assembles a record's JSON itself encodes it once; the hashed payload is spliced around
+    it in the canonical key order, which is what `entry_hash` computes from the stored entry."""
+
+    def __init__(self, session: Session, origin: str = LOCAL) -> None:
+        self.session = session
+        self.conn = session.connection()
+        identity: Identity = session.info["identity"]
+        self.author = identity.user
+        self.origin = origin
+        self.device = identity.device
+        self.op_id = session.info.setdefault("op_id", new_id())
+        head = session.info.get("chain_head")
+        self.head = head if head is not None else chain_head(self.conn)
+        self.rows: list[tuple] = []
+        self.now = utcnow()
+        self._now_text = self.now.strftime(_DATETIME_FMT)
+        # The parts of every payload that do not change within this writer.
+        self._tail = (f'"author":{canonical(self.author)},"base_version":%s,"before":%s,'
+                      f'"device":{canonical(self.device)},"entity":%s,"entity_id":%s,"id":"%s",'
+                      f'"op_id":"{self.op_id}","origin":"{origin}"}}')
+        self._at = canonical(self.now.isoformat())
+
+    @property
+    def at_iso(self) -> str:
+        """The time every entry of this writer carries, as records' created/updated times."""
+        return self.now.isoformat()
+
+    @property
+    def at_text(self) -> str:
+        return self._now_text
+
+    def add(self, entity: str, entity_id: str, action: str, before_json: str, after_json: str,
+            base_version: int, entry_id: str | None = None) -> None:
+        entry_id = entry_id or new_id()
+        payload = (f'{{"action":"{action}","after":{after_json},"at":{self._at},'
+                   + self._tail % (base_version, before_json, canonical(entity), canonical(entity_id), entry_id))
+        digest = hashlib.sha256((self.head + payload).encode("utf-8")).hexdigest()
+        self.rows.append((
+            entry_id, self._now_text, self.author, entity, entity_id, action,
+            None if before_json == "null" else before_json, None if after_json == "null" else after_json,
+            self.head, digest, self.origin, self.device, self.op_id, base_version,
+        ))
+        self.head = digest
+
+    def flush(self) -> None:
+        """Write the entries added so far; later writers of this transaction continue the chain."""
+        if self.rows:
+            self.conn.exec_driver_sql(_INSERT, self.rows)
+            self.rows = []
+        self.session.info["chain_head"] = self.head
 
 
 def _diff(obj: Record) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -96,26 +164,46 @@ def _apply_defaults(obj: Record) -> None:
 
 
 def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    author = session.info.get("author", "")
+    origin = session.info.get("origin", LOCAL)
+    writer: LogWriter | None = None
     now = utcnow()
+
+    def log(obj: Record, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
+            base_version: int) -> None:
+        nonlocal writer
+        writer = writer or LogWriter(session, origin)
+        if origin == PULLED and after is not None:  # the platform's version, not one more than ours
+            after = {**after, "version": obj.version}
+        writer.add(obj.__tablename__, obj.id, action, canonical(before), canonical(after), base_version)
+
     for obj in list(session.new):
         if isinstance(obj, Record):
             if not obj.id:
                 obj.id = new_id()
-            obj.author = obj.author or author
+            obj.author = obj.author or session.info["identity"].user
             obj.created_at = obj.created_at or now
             obj.updated_at = obj.updated_at or obj.created_at
             _apply_defaults(obj)
-            _append(session, obj.__tablename__, obj.id, "create", None, obj.to_dict())
+            log(obj, "create", None, obj.to_dict(), 0)
     for obj in list(session.dirty):
         if isinstance(obj, Record) and session.is_modified(obj, include_collections=False):
             before, after = _diff(obj)
-            if after:
-                obj.updated_at = now
-                _append(session, obj.__tablename__, obj.id, "update", before, after)
+            history = inspect(obj).attrs["version"].history
+            version_set = history.has_changes() and bool(history.deleted)  # by a pull: the platform's
+            if not after and not version_set:
+                continue
+            if version_set:
+                base = history.deleted[0]
+            else:
+                base = obj.version
+                obj.version = base + 1
+            obj.updated_at = now
+            log(obj, "update", before, after, base)
     for obj in list(session.deleted):
         if isinstance(obj, Record):
-            _append(session, obj.__tablename__, obj.id, "delete", obj.to_dict(), None)
+            log(obj, "delete", obj.to_dict(), None, obj.version)
+    if writer is not None:
+        writer.flush()
 
 
 def _forget_head(session: Session, *_: Any) -> None:

@@ -523,6 +523,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print((f"change log: chain BROKEN at entry #{r.chain.broken_at}: {r.chain.reason}" if en
                else f"变更日志：哈希链在第 {r.chain.broken_at} 条处断开（{_zh_reason(r.chain.reason)}），"
                     "该条或其之前的记录被篡改"))
+    if r.acked is not None:
+        seq = r.acked[0]
+        if not r.acked_problem:
+            print(f"change log: holds entry #{seq}, the last the platform acknowledged" if en
+                  else f"变更日志：包含平台已确认接收的最后一条（第 {seq} 条）")
+        elif r.acked_problem == "missing":
+            print(f"change log: entry #{seq} and what came before it reached the platform, but it is GONE here "
+                  "(entries were cut off the log)" if en
+                  else f"变更日志：平台已确认接收到第 {seq} 条，但本机已没有这一条（日志末尾的记录被删除）")
+        else:
+            print(f"change log: entry #{seq} is NOT the one the platform acknowledged (the log was rewritten)" if en
+                  else f"变更日志：第 {seq} 条与平台确认接收的不一致（日志被改写）")
     for photo_id, sha, what in r.photo_problems:
         print((f"photo {photo_id} ({sha[:12]}…): {what}" if en else f"照片 {photo_id}（{sha[:12]}…）：{_ZH.get(what, what)}"))
     bad = len(r.photo_problems)

@@ -747,11 +747,11 @@ def make_demo(
     and checks). Returns counts of what was written. Demo records are authored by the demo's own
     inspectors (tasks by "演示数据"), not by whoever loads the demo."""
     saved = store.author
-    store.author = "演示数据"
+    store.sign_in("演示数据")
     try:
         return _make_demo(store, tasks, seed, progress, cancel, force=force)
     finally:
-        store.author = saved
+        store.sign_in(saved)
 
 
 def _make_demo(
@@ -866,7 +866,7 @@ def _work_on_task(
     region = regions.lookup(fields["region_code"])
     assert region is not None
     inspector = fields["assignees"][0]
-    store.author = inspector  # what follows is this inspector's work (make_demo restores it)
+    store.sign_in(inspector)  # what follows is this inspector's work (make_demo restores it)
     visited_at = _at_work_hours(rng, today - dt.timedelta(days=rng.randint(10, 240)))
     lat, lon = _near(rng, region)
     unit = fields["responsible_units"][0]

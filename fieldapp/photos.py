@@ -81,12 +81,15 @@ def _exif_time(text: object) -> dt.datetime | None:
         return None
 
 
-def size_refusal(size: int, name: str) -> PhotoRejected | None:
-    """Files above MAX_FILE_BYTES are refused, best before they are read."""
-    if size <= MAX_FILE_BYTES:
+def size_refusal(size: int, name: str, limit: int = MAX_FILE_BYTES) -> PhotoRejected | None:
+    """Files above `limit` (ours, or the platform's when it accepts less) are refused, best
+    before they are read."""
+    limit = min(limit, MAX_FILE_BYTES)
+    if size <= limit:
         return None
-    mb, limit = size // 1048576, MAX_FILE_BYTES // 1048576
-    return _rejected(name, f"文件过大（{mb} MB），上限 {limit} MB", f"the file is too large ({mb} MB, limit {limit} MB)")
+    mb, limit_mb = size / 1048576, limit / 1048576
+    return _rejected(name, f"文件过大（{mb:.3g} MB），上限 {limit_mb:.3g} MB",
+                     f"the file is too large ({mb:.3g} MB, limit {limit_mb:.3g} MB)")
 
 
 def inspect_image(data: bytes, name: str) -> tuple[PhotoInfo, Image.Image]:

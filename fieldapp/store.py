@@ -22,6 +22,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fieldapp import changelog
+from fieldapp.ids import new_id
 from fieldapp.datadir import DB_NAME, DataDir, check_is_sqlite, translate_db_error  # noqa: F401 - re-exported
 from fieldapp.photos import PhotoStore
 
@@ -70,6 +71,8 @@ class Store:
     """An open data dir: database, photo files, lock."""
 
     def __init__(self, data_dir: Path | DataDir, author: str = "") -> None:
+        """Open `data_dir` for `author`: the signed-in user, or the local inspector's name
+        before any sign-in (default: the OS user). See `identity`."""
         # Writers of this process take turns: pysqlite begins a transaction only at the first
         # write, so the change log's read of the chain head is not isolated otherwise (other
         # processes are kept out by the data-dir lock).
@@ -78,26 +81,56 @@ class Store:
         self.datadir = data_dir if isinstance(data_dir, DataDir) else DataDir(Path(data_dir))
         self.data_dir = self.datadir.path
         self.db_path = self.datadir.db_path
-        self.author = author or default_author()
         try:
             self.engine = make_engine(self.db_path)
             self._sessions = sessionmaker(self.engine, class_=StoreSession, expire_on_commit=False)
             self.photos = PhotoStore(self.data_dir / "photos")
+            self._identity = changelog.Identity(self._signed_in() or author or default_author(), self._device_id())
         except BaseException:
             self.datadir.close()
             raise
 
+    @property
+    def identity(self) -> changelog.Identity:
+        """Who writes, and from which device: every record and log entry says so."""
+        return self._identity
+
+    @property
+    def author(self) -> str:
+        return self._identity.user
+
+    def sign_in(self, user: str) -> None:
+        """From now on `user` writes. Waits for a running write, so no action is written half
+        by one name and half by another."""
+        with self._write_lock:
+            self._identity = changelog.Identity(user or default_author(), self._identity.device)
+
+    def _signed_in(self) -> str:
+        """The platform user signed in on this data dir, if any: they are who writes."""
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = 'user'").first()
+        return json.loads(row[0]).get("name", "") if row else ""
+
+    def _device_id(self) -> str:
+        """This data dir's device id, made by migration 0005 and kept in `sync_state`."""
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = 'device_id'").first()
+        return json.loads(row[0])
+
     def session(self) -> Session:
         """A session for reading; writes belong in `transaction()`."""
         s = self._sessions()
-        s.info["author"] = self.author
+        s.info["identity"] = self._identity
         return s
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One user action: commit everything or nothing."""
+    def transaction(self, origin: str = changelog.LOCAL) -> Iterator[Session]:
+        """One user action: commit everything or nothing. Its log entries share one op id;
+        `origin` is PULLED only for what a sync brings from the platform."""
         with self._write_lock:
             session = self.session()
+            session.info["origin"] = origin
+            session.info["op_id"] = new_id()
             try:
                 with session.begin():
                     yield session

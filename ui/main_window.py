@@ -278,8 +278,9 @@ class MainWindow(QMainWindow):
             return
         name = dialog.inspector.text().strip()
         self.settings.set("inspector_name", name)
-        if name and self.store is not None:
-            self.store.author = name
+        if name and self.store is not None:  # on the writer's queue: a running write keeps its author
+            store = self.store
+            self.runner.run(self.tr("Saving settings"), lambda _p, _c: store.sign_in(name), progress=False)
         lang = dialog.language.currentData()
         if lang != i18n.current_lang():
             self.settings.set("language", lang)

@@ -237,7 +237,7 @@ class TaskDetail(QWidget):
         for key, value in values.items():
             self._field_values[key].setText(value or "—")
         _fill(self.visits, [[
-            _item(v.visited_at.strftime("%Y-%m-%d %H:%M")), _item(v.place),
+            _item(v.visited_local.strftime("%Y-%m-%d %H:%M")), _item(v.place),
             _item(f"{v.latitude:.5f}, {v.longitude:.5f}" if v.latitude is not None else ""),
             _item(v.inspector), _item(v.summary),
         ] for v in task.visits])
@@ -308,7 +308,7 @@ class TaskDetail(QWidget):
         if self.photos.count() > shown > 0:
             self.photos.scrollToBottom()  # the new ones
         _fill(self.checks, [[
-            _item(c.checked_at.strftime("%Y-%m-%d %H:%M")), _item(CheckResult.label_of(c.result, lang)),
+            _item(c.checked_local.strftime("%Y-%m-%d %H:%M")), _item(CheckResult.label_of(c.result, lang)),
             _item(c.inspector), _item(str(len(c.photos))), _item(c.note),
         ] for c in f.checks])
 
@@ -337,7 +337,7 @@ class TaskDetail(QWidget):
         values, task_id = _ask(FindingDialog([u for u in units if u], self._task.category, self)), self.task_id
         if values is not None:
             # A finding belongs to today's visit, if there is one; an old visit is not its source.
-            today = [v for v in self._task.visits if v.visited_at.date() == dt.date.today()]
+            today = [v for v in self._task.visits if v.visited_local.date() == dt.date.today()]
             visit_id = today[-1].id if today else None
             self._run(self.tr("Recording finding"),
                       lambda _p, _c: finding_service.record_finding(self.store, task_id, visit_id=visit_id, **values))

@@ -29,6 +29,7 @@ from openpyxl import Workbook
 from openpyxl.drawing.image import Image as XLImage
 from openpyxl.worksheet.filters import AutoFilter
 
+from fieldapp import instants
 from fieldapp.domain import (
     CheckResult, DeadlineKind, FindingStatus, Labeled, PhotoKind, Severity, TaskStatus, is_overdue,
 )
@@ -217,7 +218,7 @@ def _finding_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
         "SELECT f.id, t.code, t.title, f.description, f.category, f.severity, f.responsible_unit, t.responsible_units, "
         # 发现时间: the visit the finding was found on; its record's own time only without one.
         "f.requirement, f.due_date, f.status, COALESCE((SELECT v.visited_at FROM visits v WHERE v.id = f.visit_id), "
-        "f.created_at), "
+        "f.created_at), (SELECT v.visited_offset FROM visits v WHERE v.id = f.visit_id), "
         "(SELECT c.result FROM checks c WHERE c.finding_id = f.id ORDER BY c.checked_at DESC LIMIT 1), "
         "(SELECT p.sha256 FROM photos p WHERE p.finding_id = f.id AND p.check_id IS NULL ORDER BY p.created_at LIMIT 1), "
         "(SELECT p.sha256 FROM photos p WHERE p.finding_id = f.id AND p.kind = :after ORDER BY p.created_at DESC LIMIT 1), "
@@ -229,8 +230,8 @@ def _finding_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
                "整改状态", "是否逾期", "发现时间", "最近核查结果", "照片数", "现场照片", "整改后照片"]
     rows, photos = [], []
     for r in con.execute(sql, params):
-        (fid, code, title, desc, category, severity, unit, task_units, req, due, status, created, last_check,
-         first_photo, after_photo, n_photos) = r
+        (fid, code, title, desc, category, severity, unit, task_units, req, due, status, created, offset,
+         last_check, first_photo, after_photo, n_photos) = r
         unit = _finding_unit(unit, task_units)
         if not _unit_matches(flt, unit):
             continue
@@ -239,7 +240,7 @@ def _finding_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
             continue
         summary.add_finding(unit, closed=closed, overdue=overdue)
         rows.append([len(rows) + 1, code or "", title, desc, category, _label(Severity, severity), unit, req, due_d,
-                     _label(FindingStatus, status), "是" if overdue else "", _datetime(created),
+                     _label(FindingStatus, status), "是" if overdue else "", _datetime(created, offset),
                      _label(CheckResult, last_check) if last_check else "", n_photos, "", ""])
         photos.append((first_photo, after_photo))
     return headers, rows, photos
@@ -251,7 +252,7 @@ def _check_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = (
         "SELECT f.id, t.code, t.title, f.description, f.responsible_unit, t.responsible_units, f.due_date, f.status, "
-        "c.checked_at, c.result, c.inspector, c.note, (SELECT COUNT(*) FROM photos p WHERE p.check_id = c.id) "
+        "c.checked_at, c.checked_offset, c.result, c.inspector, c.note, (SELECT COUNT(*) FROM photos p WHERE p.check_id = c.id) "
         f"FROM checks c JOIN findings f ON f.id = c.finding_id JOIN tasks t ON t.id = f.task_id{where} "
         "ORDER BY c.checked_at, c.rowid"
     )
@@ -260,7 +261,7 @@ def _check_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
     rows = []
     findings: dict[str, tuple[str, bool, bool]] = {}
     for r in con.execute(sql, params):
-        fid, code, title, desc, unit, task_units, due, status, checked, result, inspector, note, n = r
+        fid, code, title, desc, unit, task_units, due, status, checked, offset, result, inspector, note, n = r
         unit = _finding_unit(unit, task_units)
         if not _unit_matches(flt, unit):
             continue
@@ -268,20 +269,25 @@ def _check_rows(con, flt: LedgerFilter, today: dt.date, summary: UnitSummary):
         if flt.overdue_only and not overdue:
             continue
         findings[fid] = (unit, closed, overdue)
-        rows.append([len(rows) + 1, code or "", title, desc, unit, due_d, _datetime(checked),
+        rows.append([len(rows) + 1, code or "", title, desc, unit, due_d, _datetime(checked, offset),
                      _label(CheckResult, result), inspector, note, n, _label(FindingStatus, status)])
     for unit, closed, overdue in findings.values():
         summary.add_finding(unit, closed=closed, overdue=overdue)
     return headers, rows
 
 
-def _datetime(text: str | None) -> dt.datetime | None:
+def _datetime(text: str | None, offset: int | None) -> dt.datetime | None:
+    """A stored UTC time as the recorder's clock showed it (`offset`), or, for a record's own
+    time, as this machine's clock does."""
     if not text:
         return None
     try:
-        return dt.datetime.fromisoformat(text).replace(microsecond=0)
+        utc = dt.datetime.fromisoformat(text).replace(microsecond=0)
     except ValueError:
         return None
+    if offset is None:
+        return utc.replace(tzinfo=dt.timezone.utc).astimezone().replace(tzinfo=None)
+    return instants.wall(utc, offset)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from fieldapp.errors import DatabaseTooNew, MigrationFailed, NotADatabase
 
 log = logging.getLogger(__name__)
 
-HEAD = "0004"
+HEAD = "0005"
 HERE = Path(__file__).resolve().parent
 
 

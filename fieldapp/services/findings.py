@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
+from fieldapp import instants, sync_state
 from fieldapp.domain import FINDING_MOVES, CheckResult, FindingStatus, PhotoKind, Severity, TaskStatus
 from fieldapp.errors import FieldAppError, InvalidInput, NotFound, PhotoRejected, Text, TransitionRefused
 from fieldapp.models import Check, Finding, Photo, Task
-from fieldapp.photos import PhotoInfo, size_refusal
+from fieldapp.photos import MAX_FILE_BYTES, PhotoInfo, size_refusal
 from fieldapp.services import Changes, Progress, check_cancel
 from fieldapp.store import Store
 
@@ -142,10 +143,12 @@ def _ingest(
     paths = list(paths)
     stored: list[tuple[Path, PhotoInfo]] = []
     refused: list[FieldAppError] = []
+    # What the platform accepts, learnt at the last sync: a photo it would refuse is refused now.
+    limit = sync_state.read(store, sync_state.MAX_PHOTO_BYTES) or MAX_FILE_BYTES
     for i, path in enumerate(paths):
         check_cancel(cancel)
         try:
-            too_large = size_refusal(Path(path).stat().st_size, Path(path).name)
+            too_large = size_refusal(Path(path).stat().st_size, Path(path).name, limit)
             if too_large:  # said before reading: a 2 GB file must not fill memory
                 refused.append(too_large)
                 continue
@@ -232,8 +235,9 @@ def record_check(
         if finding is None:
             raise NotFound(what=FINDING, ident=finding_id)
         _raise(check_refusal(finding, action))
+        utc, offset = instants.split(checked_at or dt.datetime.now().astimezone())
         check = Check(
-            finding_id=finding_id, checked_at=checked_at or dt.datetime.now(), result=result,
+            finding_id=finding_id, checked_at=utc, checked_offset=offset, result=result,
             note=note.strip(), inspector=inspector or store.author,
         )
         s.add(check)

@@ -46,7 +46,6 @@ from fieldapp.excel.errors import ImportRefused, NothingToImport
 from fieldapp.excel.reader import Limits, WorkbookData, read_workbook
 from fieldapp.excel.tasklist import SheetResult, code_key, column_letter, deadline_json, parse_sheet
 from fieldapp.ids import new_ids
-from fieldapp.models import utcnow
 from fieldapp.services import Changes, Progress, check_cancel
 from fieldapp.store import Store
 
@@ -626,9 +625,6 @@ def _compare(index: _Index, rows: list[RowResult], *, cancel: threading.Event | 
 
 # ---------------------------------------------------------------- apply
 
-_DATETIME_FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime in SQLite
-
-
 def apply(
     store: Store, preview: ImportPreview, *, progress: Progress | None = None,
     cancel: threading.Event | None = None, skip_errors: bool = False,
@@ -673,7 +669,7 @@ def _apply(store: Store, preview: ImportPreview, progress: Progress | None, canc
         todo = [r for r in rows if r.status in (NEW, CHANGED)]
         total = len(todo)
         if todo:
-            writer = _Writer(session, store, author=session.info.get("author", ""))
+            writer = _Writer(session)
             done = 0
             for batch_start in range(0, total, 2000):
                 check_cancel(cancel)
@@ -718,49 +714,38 @@ def _refused(errors: list[RowResult]) -> ImportRefused:
 
 
 class _Writer:
-    """Bulk INSERT / UPDATE of tasks with their change-log entries, hash chain included.
+    """Bulk INSERT / UPDATE of tasks, their change-log entries written by `changelog.LogWriter`.
 
     The ORM would spend seconds on 50,000 objects; this writes the same rows and the same
     log entries (`changelog` verifies them like any other) with executemany. A new task's
     logged record is assembled from its values' JSON (`_record_json`), which is what
-    `changelog.entry_hash`'s canonical encoding of the same dict gives, character for character."""
+    `changelog.canonical` gives for the same dict, character for character."""
 
-    def __init__(self, session: Session, store: Store, author: str) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self.conn = session.connection()
-        self.author = author
+        self.log = changelog.LogWriter(session)
+        self.author = self.log.author
         dialect = self.conn.dialect
         # Unit lists as readable UTF-8 JSON (what the JSON type reads back either way): half the
         # bytes of ASCII escapes, and a LIKE '%省财政厅%' search finds them.
         self.dumps = getattr(dialect, "_json_serializer", None) or json.JSONEncoder(ensure_ascii=False).encode
         # Seven indexes on tasks, three on the log: keep their pages in memory while writing.
         self.conn.exec_driver_sql("PRAGMA cache_size = -65536")
-        head = session.info.get("chain_head")
-        if head is None:
-            row = self.conn.exec_driver_sql("SELECT hash FROM change_log ORDER BY seq DESC LIMIT 1").first()
-            head = row[0] if row else changelog.GENESIS
-        self.head = head
-        self.canon = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+        self.canon = changelog.canonical
         self.list_texts: dict[tuple[str, ...], tuple[str, str]] = {}  # stored JSON, canonical JSON
-        self.now = utcnow()
-        self.now_text = self.now.strftime(_DATETIME_FMT)
-        self.now_iso = self.now.isoformat()
+        self.now_text = self.log.at_text
+        self.now_iso = self.log.at_iso
         self.at_json = self.canon(self.now_iso)
         self.author_json = self.canon(self.author)
 
-    def _entry(self, entry_id: str, entity_id: str, action: str, before_json: str, after_json: str) -> tuple:
-        """One change-log row. The hashed payload is `changelog.entry_hash`'s canonical JSON
-        (sorted keys, compact), assembled around the record's JSON so that it is encoded once;
-        the stored before/after are that same JSON text. `fieldapp verify` checks the result."""
-        payload = (f'{{"action":"{action}","after":{after_json},"at":{self.at_json},'
-                   f'"author":{self.author_json},"before":{before_json},"entity":"tasks",'
-                   f'"entity_id":"{entity_id}","id":"{entry_id}"}}')
-        digest = hashlib.sha256((self.head + payload).encode("utf-8")).hexdigest()
-        row = (entry_id, self.now_text, self.author, "tasks", entity_id, action,
-               None if before_json == "null" else before_json, None if after_json == "null" else after_json,
-               self.head, digest)
-        self.head = digest
-        return row
+    def _versions(self, task_ids: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i in range(0, len(task_ids), 500):
+            part = task_ids[i:i + 500]
+            out.update(self.conn.exec_driver_sql(
+                f"SELECT id, version FROM tasks WHERE id IN ({', '.join('?' * len(part))})", tuple(part)).all())
+        return out
 
     def _lists(self, value: list[str]) -> tuple[str, str]:
         key = tuple(value)
@@ -787,10 +772,12 @@ class _Writer:
                 f'"targets":{enc(values["targets"])},"title":{enc(values["title"])},"updated_at":{self.at_json}}}')
 
     def write(self, rows: list[RowResult], source: str) -> None:
-        inserts, entries = [], []
+        inserts = []
         updates: dict[tuple[str, ...], list[tuple]] = {}
         texts = self._lists
+        log_entry = self.log.add
         ids = iter(new_ids(2 * len(rows)))  # in order: a task's id, then its log entry's
+        versions = self._versions([r.task_id for r in rows if r.status == CHANGED and r.task_id])
         status = _ASSIGNED
         for r in rows:
             if r.status == NEW:
@@ -817,7 +804,7 @@ class _Writer:
                     values["deadline_text"], values["targets"], stored["assignees"], status,
                     key, source, self.now_text, self.now_text, self.author,
                 ))
-                entries.append(self._entry(next(ids), task_id, "create", "null", after))
+                log_entry("tasks", task_id, "create", "null", after, 0, next(ids))
             elif r.status == CHANGED:
                 changes = r.changes
                 cols = tuple(sorted(changes))
@@ -827,7 +814,7 @@ class _Writer:
                 updates.setdefault(cols, []).append((*params, self.now_text, r.task_id))
                 before = self.canon({c: _jsonable(changes[c][0]) for c in cols})
                 after = self.canon({c: _jsonable(changes[c][1]) for c in cols})
-                entries.append(self._entry(next(ids), r.task_id or "", "update", before, after))
+                log_entry("tasks", r.task_id or "", "update", before, after, versions[r.task_id or ""], next(ids))
         job: list[tuple[str, list[tuple]]] = []
         if inserts:
             job.append((
@@ -837,17 +824,14 @@ class _Writer:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts))
         for cols, params in updates.items():
             assignments = ", ".join(f"{c} = ?" for c in cols)
-            job.append((f"UPDATE tasks SET {assignments}, updated_at = ? WHERE id = ?", params))
-        if entries:
-            job.append((
-                "INSERT INTO change_log (id, at, author, entity, entity_id, action, before, after, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", entries))
+            job.append((f"UPDATE tasks SET {assignments}, updated_at = ?, version = version + 1 WHERE id = ?",
+                        params))
         for sql, params in job:
             self.conn.exec_driver_sql(sql, params)
+        self.log.flush()
 
     def finish(self) -> None:
-        # Later ORM writes in this transaction continue the chain from here.
-        self.session.info["chain_head"] = self.head
+        self.log.flush()  # later ORM writes in this transaction continue the chain from here
 
 
 _ASSIGNED = str(TaskStatus.ASSIGNED)  # what a new task's status is, in its row and its log record

@@ -360,6 +360,10 @@
         <translation>欢迎使用 FieldApp。请填写您的姓名：它将作为您记录的实地督查、发现问题和整改核查的填报人。以后可在“设置”中修改。</translation>
     </message>
     <message>
+        <source>Saving settings</source>
+        <translation>正在保存设置</translation>
+    </message>
+    <message>
         <source>Loading demo data</source>
         <translation>正在载入演示数据</translation>
     </message>
