@@ -21,7 +21,7 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from fieldapp import __version__
 from fieldapp.errors import FieldAppError, Text
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _lang(args: argparse.Namespace) -> str:
+def message_lang(args: argparse.Namespace) -> str:
     """Chinese unless asked otherwise: --lang, then FIELDAPP_LANG."""
     chosen = getattr(args, "lang", None) or os.environ.get("FIELDAPP_LANG", "zh_CN")
     return "en" if chosen.startswith("en") else "zh_CN"
@@ -126,7 +126,7 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
     from fieldapp.excel.errors import ImportRefused, WorkbookRejected
     from fieldapp.services.task_import import apply, check_importable, preview
 
-    lang = _lang(args)
+    lang = message_lang(args)
     en = lang == "en"
     progress = _stderr_progress("reading" if en else "读取")
 
@@ -143,7 +143,7 @@ def _cmd_import_tasks(args: argparse.Namespace) -> int:
         refuse(exc)
         raise
     by_letter = {m.field: m.column for m in maps if not isinstance(m.column, str)}
-    with _open_store(args) as store:
+    with open_store(args) as store:
         try:
             named = any(isinstance(m.column, str) for m in maps)  # may name a column of a header not found
             p = preview(store, args.file, args.sheet, by_letter or None, progress=progress, strict=not named)
@@ -445,10 +445,10 @@ def _cmd_export_ledger(args: argparse.Namespace) -> int:
     flt = LedgerFilter(statuses=tuple(args.status), categories=tuple(args.category), region_prefix=args.region,
                        unit=args.unit, search=args.search, overdue_only=args.overdue, since=args.since,
                        until=args.until)
-    with _open_store(args) as store:
+    with open_store(args) as store:
         _check_ledger_args(args, store)
         summary = export_ledger(store, args.out, kind=args.kind, flt=flt, photos=not args.no_photos,
-                                progress=_stderr_progress("writing" if _lang(args) == "en" else "写入"))
+                                progress=_stderr_progress("writing" if message_lang(args) == "en" else "写入"))
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
@@ -459,7 +459,8 @@ def _cmd_excel_worker(args: argparse.Namespace) -> int:
     return reader_worker.run()
 
 
-def _open_store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace):
+    """The store of the data dir the command was given (or the user's)."""
     from fieldapp.store import Store
 
     return Store(args.data_dir or default_data_dir())
@@ -468,8 +469,8 @@ def _open_store(args: argparse.Namespace):
 def _cmd_demo(args: argparse.Namespace) -> int:
     from fieldapp.demo import make_demo
 
-    with _open_store(args) as store:
-        label = "demo data" if _lang(args) == "en" else "演示数据"
+    with open_store(args) as store:
+        label = "demo data" if message_lang(args) == "en" else "演示数据"
         summary = make_demo(store, tasks=args.tasks, seed=args.seed,
                             progress=lambda done, total: print(f"\r{label} {done}/{total}", end="", file=sys.stderr))
     print(file=sys.stderr)
@@ -480,7 +481,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_stats(args: argparse.Namespace) -> int:
     from fieldapp.maintenance import stats
 
-    with _open_store(args) as store:
+    with open_store(args) as store:
         result = stats(store)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, sort_keys=True))
@@ -508,8 +509,8 @@ def _zh_reason(reason: str) -> str:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from fieldapp.maintenance import verify
 
-    en = _lang(args) == "en"
-    with _open_store(args) as store:
+    en = message_lang(args) == "en"
+    with open_store(args) as store:
         r = verify(store)
     ok = "OK" if en else "正常"
     print(("database integrity: " if en else "数据库完整性：") + (ok if r.integrity == ["ok"] else "; ".join(r.integrity)))
@@ -547,10 +548,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if r.ok else 1
 
 
-def main(argv: list[str] | None = None, run_window: Callable[[argparse.Namespace], int] | None = None) -> int:
-    """Run a subcommand; without one, `run_window` (the ui layer passes it: the core knows no Qt)."""
-    args = build_parser().parse_args(argv)
-    lang = _lang(args)
+# A layer above the core adds its commands: given the subparsers and `add_common` (which gives a
+# parser --data-dir and --lang), it adds its parsers and returns {command: handler}.
+Extension = Callable[[Any, Callable[[argparse.ArgumentParser], None]], dict[str, Callable[[argparse.Namespace], int]]]
+
+
+def main(argv: list[str] | None = None, run_window: Callable[[argparse.Namespace], int] | None = None,
+         extensions: Sequence[Extension] = ()) -> int:
+    """Run a subcommand; without one, `run_window` (the ui layer passes it: the core knows no Qt).
+    `extensions` add the commands of the layers above (sync's login, logout, sync)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    handlers = {"demo": _cmd_demo, "stats": _cmd_stats, "verify": _cmd_verify,
+                "import-tasks": _cmd_import_tasks, "template": _cmd_template,
+                "export-ledger": _cmd_export_ledger, "excel-worker": _cmd_excel_worker}
+    for extend in extensions:
+        handlers.update(extend(sub, lambda p: _common(p, top=False)))
+    args = parser.parse_args(argv)
+    lang = message_lang(args)
     if args.command is None:
         if run_window is None:
             print("窗口请用 fieldapp 命令（或 python -m ui）启动。" if lang != "en"
@@ -561,9 +576,7 @@ def main(argv: list[str] | None = None, run_window: Callable[[argparse.Namespace
 
     setup_logging(args.data_dir or default_data_dir())
     try:
-        return {"demo": _cmd_demo, "stats": _cmd_stats, "verify": _cmd_verify,
-                "import-tasks": _cmd_import_tasks, "template": _cmd_template,
-                "export-ledger": _cmd_export_ledger, "excel-worker": _cmd_excel_worker}[args.command](args)
+        return handlers[args.command](args)
     except FieldAppError as exc:
         log.warning("%s: %s", args.command, exc)
         print(exc.message(lang), file=sys.stderr)

@@ -1,6 +1,6 @@
 """The `fieldapp` program: the core's command line, with the window on top of it.
 
-Subcommands (demo, stats, verify, import-tasks, …) never load Qt; only the window does.
+Subcommands (demo, stats, verify, import-tasks, login, sync, …) never load Qt; only the window does.
 """
 
 from __future__ import annotations
@@ -18,4 +18,6 @@ def _run_window(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli_main(argv, run_window=_run_window)
+    from sync.cli import register  # login, logout, sync: no Qt either
+
+    return cli_main(argv, run_window=_run_window, extensions=[register])
