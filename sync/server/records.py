@@ -1,0 +1,188 @@
+"""The platform's records: who sees and writes what, and the one path every write takes.
+
+Every change to a record — pushed by a device or made by the platform itself (an import, a
+returned finding) — goes through `create`, `update` or `delete` here: the record's version
+moves, the change is kept with the fields it touched (what the field-level merge of a later
+stale update looks at), and the record enters the feed that clients pull.
+
+Visibility hangs on the task: an inspector sees the tasks assigned to them and everything
+under those tasks; a supervisor their unit's tasks (`owner_unit`) and everything under them;
+an admin everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy.orm import Session
+
+from sync.contract import Role
+from sync.server.auth import Caller
+from sync.server.db import AssignmentRow, ChangeRow, ConflictRow, FeedRow, RecordRow, utcnow
+
+PLATFORM_DEVICE = "platform"  # device id of the changes the platform makes itself
+TASK_STATUS_FIELD = "status"  # the one task field an assigned inspector may write
+PARENT_FIELD = {"visits": "task_id", "findings": "task_id", "checks": "finding_id", "photos": "finding_id"}
+
+
+def stream_of(entity: str) -> str:
+    return "tasks" if entity == "tasks" else "records"
+
+
+def canonical_hash(value: Any) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, compact, UTF-8)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def finite_json(value: Any) -> bool:
+    """False for NaN or infinity anywhere: JSON has no such numbers and PostgreSQL refuses them."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(finite_json(v) for v in value.values())
+    if isinstance(value, list):
+        return all(finite_json(v) for v in value)
+    return True
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def assigned(s: Session, task_id: str, user: str) -> bool:
+    row = s.get(AssignmentRow, (task_id, user))
+    return row is not None and row.assigned
+
+
+def can_see(s: Session, caller: Caller, rec: RecordRow) -> bool:
+    """Whether `caller` may see `rec` (any entity: decided by its task)."""
+    if caller.role == Role.ADMIN:
+        return True
+    if caller.role == Role.SUPERVISOR:
+        return rec.owner_unit == caller.unit
+    return assigned(s, rec.task_id, caller.name)
+
+
+def visible_clause(caller: Caller) -> ColumnElement[bool]:
+    """The same rule as `can_see`, as a condition on RecordRow for queries."""
+    if caller.role == Role.ADMIN:
+        return true()
+    if caller.role == Role.SUPERVISOR:
+        return RecordRow.owner_unit == caller.unit
+    return exists().where(AssignmentRow.task_id == RecordRow.task_id, AssignmentRow.user == caller.name,
+                          AssignmentRow.assigned.is_(True))
+
+
+def feed_visible_clause(caller: Caller) -> ColumnElement[bool]:
+    """A feed row is for everyone who sees its record, unless it names one user."""
+    return and_(visible_clause(caller), or_(FeedRow.user.is_(None), FeedRow.user == caller.name))
+
+
+def can_write(s: Session, caller: Caller, rec: RecordRow, fields: dict[str, Any] | None) -> bool:
+    """Whether `caller` may update (`fields`) or delete (None) the existing `rec`.
+
+    Inspectors write only their own records, and of a task only its status (when it is
+    assigned to them): every other task field is the platform's (dispatch fields)."""
+    if caller.role == Role.ADMIN:
+        return True
+    if caller.role == Role.SUPERVISOR:
+        return rec.owner_unit == caller.unit
+    if not assigned(s, rec.task_id, caller.name):
+        return False
+    if rec.entity == "tasks":
+        return fields is not None and set(fields) <= {TASK_STATUS_FIELD}
+    return rec.author == caller.name
+
+
+# ---------------------------------------------------------------- the write path
+
+
+def append_feed(s: Session, rec: RecordRow, user: str | None = None) -> None:
+    s.add(FeedRow(stream=stream_of(rec.entity), entity=rec.entity, entity_id=rec.id, task_id=rec.task_id, user=user))
+
+
+def keep_change(s: Session, rec: RecordRow, *, change_id: str, payload_hash: str, outcome: str,
+                fields_changed: list[str], device_id: str = PLATFORM_DEVICE, seq: int = 0, hash: str = "") -> None:
+    s.add(ChangeRow(change_id=change_id, device_id=device_id, seq=seq, hash=hash, entity=rec.entity,
+                    entity_id=rec.id, payload_hash=payload_hash, outcome=outcome, version=rec.version,
+                    fields_changed=fields_changed, received_at=utcnow()))
+
+
+def create(s: Session, entity: str, record_id: str, fields: dict[str, Any], *, task_id: str,
+           owner_unit: str, author: str) -> RecordRow:
+    rec = RecordRow(entity=entity, id=record_id, task_id=task_id, owner_unit=owner_unit, author=author,
+                    version=1, deleted=False, fields=dict(fields), updated_at=utcnow(),
+                    sha256=fields.get("sha256") if entity == "photos" else None)
+    s.add(rec)
+    append_feed(s, rec)
+    return rec
+
+
+def touched_since(s: Session, rec: RecordRow, base_version: int) -> set[str]:
+    """The fields the accepted changes after `base_version` wrote."""
+    rows = s.scalars(select(ChangeRow.fields_changed).where(
+        ChangeRow.entity == rec.entity, ChangeRow.entity_id == rec.id, ChangeRow.version > base_version))
+    return {f for changed in rows for f in (changed or [])}
+
+
+def update(s: Session, rec: RecordRow, fields: dict[str, Any], base_version: int, *, change_id: str,
+           user: str) -> tuple[list[str], list[ConflictRow]]:
+    """Apply `fields`, made on `base_version`, field by field. A field that a later accepted
+    change wrote to another value is not applied: it becomes a Conflict (theirs: the value
+    kept, mine: the change's). Returns the applied fields and the conflicts; the version moves
+    when something was applied."""
+    stale = touched_since(s, rec, base_version) if rec.version != base_version else set()
+    applied: list[str] = []
+    conflicts: list[ConflictRow] = []
+    new_fields = dict(rec.fields)
+    for name, value in fields.items():
+        if name in stale and new_fields.get(name) != value:
+            conflicts.append(ConflictRow(
+                id=str(uuid.uuid4()), entity=rec.entity, entity_id=rec.id, change_id=change_id, field=name,
+                theirs=new_fields.get(name), mine=value, base_version=base_version, user=user,
+                created_at=utcnow(), resolved=False))
+            continue
+        new_fields[name] = value
+        applied.append(name)
+    if applied:
+        rec.fields = new_fields  # a new dict: SQLAlchemy sees a JSON column change only on assignment
+        rec.version += 1
+        rec.updated_at = utcnow()
+        append_feed(s, rec)
+    s.add_all(conflicts)
+    return applied, conflicts
+
+
+def delete(s: Session, rec: RecordRow) -> None:
+    """A tombstone: the record stays, marked deleted, so the deletion travels."""
+    if rec.deleted:
+        return
+    rec.deleted = True
+    rec.version += 1
+    rec.updated_at = utcnow()
+    append_feed(s, rec)
+
+
+def platform_update(s: Session, rec: RecordRow, fields: dict[str, Any], *, user: str = "platform") -> list[str]:
+    """A change the platform makes itself (import, return): made on the current version, so
+    it always applies, and kept like a pushed change so a device's stale edit of the same
+    fields becomes a conflict instead of silently undoing it."""
+    change_id = str(uuid.uuid4())
+    applied, _ = update(s, rec, fields, rec.version, change_id=change_id, user=user)
+    if applied:
+        keep_change(s, rec, change_id=change_id, payload_hash=canonical_hash(fields),
+                    outcome="applied", fields_changed=applied)
+    return applied
+
+
+def platform_create(s: Session, entity: str, record_id: str, fields: dict[str, Any], *, task_id: str,
+                    owner_unit: str, author: str = "platform") -> RecordRow:
+    rec = create(s, entity, record_id, fields, task_id=task_id, owner_unit=owner_unit, author=author)
+    keep_change(s, rec, change_id=str(uuid.uuid4()), payload_hash=canonical_hash(fields), outcome="applied",
+                fields_changed=sorted(fields))
+    return rec
