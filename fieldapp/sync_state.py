@@ -77,3 +77,32 @@ def cursor(conn: Connection, stream: str) -> int:
 def acked_head(store: Store) -> tuple[int, str] | None:
     head = read(store, ACKED_HEAD)
     return (int(head["seq"]), str(head["hash"])) if head else None
+
+
+PUSHED_SEQ = "pushed_seq"  # the last local log entry the platform has answered for
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What is still on this computer only: the outbox (local entries after `pushed_seq`)."""
+
+    changes: int
+    photos: int
+    oldest_at: str | None  # stored UTC text of the oldest
+
+
+def pending(con: Any) -> Pending:
+    """Counted on a plain sqlite3 connection (a reader: the status area asks often)."""
+    row = con.execute("SELECT value FROM sync_state WHERE key = ?", (PUSHED_SEQ,)).fetchone()
+    after = json.loads(row[0]) if row else 0
+    n, photos, oldest = con.execute(
+        "SELECT COUNT(*), SUM(entity = 'photos' AND action = 'create'), MIN(at) FROM change_log "
+        "WHERE seq > ? AND (origin IS NULL OR origin = 'local')", (after,)).fetchone()
+    return Pending(n, photos or 0, oldest)
+
+
+def status(con: Any) -> dict[str, Any]:
+    """What the status area shows: who is signed in where, the last sync, what is pending."""
+    values = dict(con.execute("SELECT key, value FROM sync_state WHERE key IN (?, ?, ?)",
+                              (SERVER_URL, USER, LAST_SYNC)).fetchall())
+    return {k: json.loads(v) for k, v in values.items()} | {"pending": pending(con)}

@@ -98,6 +98,8 @@ def run(data_dir: Path, lang: str | None = None, screenshot: Path | None = None)
         return app.exec()
     finally:
         window.runner.shutdown()
+        if window.sync is not None:
+            window.sync.shutdown()
         window.model.query.shutdown()
         window.reader.close()
         if window.store is not None:

@@ -29,6 +29,7 @@ from ui.task_model import COLUMNS, TaskTableModel
 
 if TYPE_CHECKING:
     from fieldapp.store import Store
+    from ui.sync_panel import SyncController
     from ui.task_detail import TaskDetail
 
 
@@ -44,6 +45,7 @@ class MainWindow(QMainWindow):
         self.reader = self.datadir.reader()
         self.store: Store | None = None
         self.detail: TaskDetail | None = None
+        self.sync: SyncController | None = None
         self.settings = settings
         self.runner = Runner(self)
         self.runner.changed.connect(self.on_changed)
@@ -127,8 +129,9 @@ class MainWindow(QMainWindow):
         self.loading.deleteLater()
         self.splitter.setSizes(sizes)
         for control in (self.demo_action, self.demo_button, self.import_action, self.import_button,
-                        self.template_action, *self.export_actions.values()):
+                        self.template_action, *self.export_actions.values(), *self.sync_actions):
             control.setEnabled(True)
+        self._attach_sync(store)
         # Filter choices and counts scan the whole table: done after the first paint.
         self._load_choices()
         self._update_counts()
@@ -136,10 +139,63 @@ class MainWindow(QMainWindow):
         if current.isValid():
             self._row_changed(current, current)
 
+    def _attach_sync(self, store: "Store") -> None:
+        from ui.sync_panel import SyncController  # loads the sync client (requests, pydantic)
+
+        self.sync = SyncController(store, self)
+        self.statusBar().insertPermanentWidget(0, self.sync.area)
+        self.sync.pulled.connect(self.refresh)
+        self.sync.failed.connect(show_error)
+        self.sync.area.sign_in_requested.connect(self.sign_in)
+        self.sync.start()
+
+    def sync_now(self) -> None:
+        if self.sync is not None:
+            self.sync.sync_now()
+
+    def sign_in(self) -> None:
+        from ui.sign_in_dialog import SignInDialog
+
+        if self.store is None or self.sync is None:
+            return
+        dialog = SignInDialog(self.store, self.sync, self)
+        dialog.accepted.connect(self._signed_in)
+        dialog.open()
+
+    def _signed_in(self) -> None:
+        if self.sync is not None:
+            self.sync.sync_now(auto=True)  # the first pull: the tasks assigned to this inspector
+
+    def sign_out(self) -> None:
+        from sync.cli import sign_out
+
+        store, controller = self.store, self.sync
+        if store is None or controller is None:
+            return
+        if QMessageBox.question(self, self.tr("Sign out"), self.tr(
+                "Sign out of the platform? What you recorded stays on this computer and is sent at the next "
+                "sign-in.")) != QMessageBox.StandardButton.Yes:
+            return
+        controller.submit(lambda: sign_out(store), self._signed_out)
+
+    def _signed_out(self, _result: object, error: BaseException | None) -> None:
+        if error is not None:
+            show_error(self, error)
+
+    def show_conflicts(self) -> None:
+        from ui.conflicts_dialog import ConflictsDialog
+
+        if self.store is None:
+            return
+        dialog = ConflictsDialog(self.store, self.runner, self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
     # --- menus -----------------------------------------------------------------------------
     def _actions(self) -> None:
         self.file_menu = self.menuBar().addMenu("")
         self.view_menu = self.menuBar().addMenu("")
+        self.sync_menu = self.menuBar().addMenu("")
         self.settings_menu = self.menuBar().addMenu("")
         self.help_menu = self.menuBar().addMenu("")
         self.quit_action = QAction(self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
@@ -166,6 +222,13 @@ class MainWindow(QMainWindow):
         self.file_menu.addSeparator()
         self.file_menu.addAction(self.quit_action)
         self.view_menu.addAction(self.refresh_action)
+        self.sync_action = QAction(self, triggered=self.sync_now, enabled=False, shortcut=QKeySequence("F9"))
+        self.sign_in_action = QAction(self, triggered=self.sign_in, enabled=False)
+        self.conflicts_action = QAction(self, triggered=self.show_conflicts, enabled=False)
+        self.sign_out_action = QAction(self, triggered=self.sign_out, enabled=False)
+        self.sync_actions = (self.sync_action, self.sign_in_action, self.conflicts_action, self.sign_out_action)
+        for action in self.sync_actions:
+            self.sync_menu.addAction(action)
         self.settings_menu.addAction(self.settings_action)
         self.help_menu.addAction(self.logs_action)
         self.help_menu.addAction(self.about_action)
@@ -175,6 +238,13 @@ class MainWindow(QMainWindow):
         self.file_menu.setTitle(self.tr("&File"))
         self.view_menu.setTitle(self.tr("&View"))
         self.settings_menu.setTitle(self.tr("&Settings"))
+        self.sync_menu.setTitle(self.tr("S&ync"))
+        self.sync_action.setText(self.tr("&Sync now"))
+        self.sign_in_action.setText(self.tr("Sign &in to the platform…"))
+        self.conflicts_action.setText(self.tr("&Conflicts…"))
+        self.sign_out_action.setText(self.tr("Sign &out"))
+        if self.sync is not None:
+            self.sync.area.retranslate()
         self.help_menu.setTitle(self.tr("&Help"))
         self.quit_action.setText(self.tr("&Quit"))
         self.refresh_action.setText(self.tr("&Refresh"))
@@ -393,6 +463,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.runner.cancel_all()
+        if self.sync is not None:
+            self.sync.shutdown()  # a running sync stops at its next request; what it committed stays
         if self.remember_layout:
             self.settings.set("window/geometry", bytes(self.saveGeometry()))
             self.settings.set("window/splitter", bytes(self.splitter.saveState()))

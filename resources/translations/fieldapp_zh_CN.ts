@@ -51,6 +51,49 @@
     </message>
 </context>
 <context>
+    <name>ConflictsDialog</name>
+    <message>
+        <source>Conflicts</source>
+        <translation>同步冲突</translation>
+    </message>
+    <message>
+        <source>Someone else changed these fields on the platform before your change arrived. Their value is in the record now; yours is kept here. Choose which one stays.</source>
+        <translation>在您的修改到达平台之前，其他人已修改了这些内容。记录中现在是平台上的值，您的值保留在这里。请选择保留哪一个。</translation>
+    </message>
+    <message>
+        <source>Record</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <source>Platform&apos;s value</source>
+        <translation>平台上的值</translation>
+    </message>
+    <message>
+        <source>My value</source>
+        <translation>我的值</translation>
+    </message>
+    <message>
+        <source>Found</source>
+        <translation>发现时间</translation>
+    </message>
+    <message>
+        <source>Keep mine</source>
+        <translation>保留我的</translation>
+    </message>
+    <message>
+        <source>Keep the platform&apos;s</source>
+        <translation>采用平台的</translation>
+    </message>
+    <message>
+        <source>Resolving the conflict</source>
+        <translation>正在处理冲突</translation>
+    </message>
+</context>
+<context>
     <name>ErrorDialog</name>
     <message>
         <source>Copy details</source>
@@ -264,6 +307,14 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>Sign out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <source>Sign out of the platform? What you recorded stays on this computer and is sent at the next sign-in.</source>
+        <translation>退出督查平台登录？您记录的内容仍保存在本机，下次登录后上传。</translation>
+    </message>
+    <message>
         <source>FieldApp — Supervision inspection</source>
         <translation>FieldApp 现场督查</translation>
     </message>
@@ -278,6 +329,26 @@
     <message>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
+    </message>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>&amp;Sync now</source>
+        <translation>立即同步(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Sign &amp;in to the platform…</source>
+        <translation>登录督查平台(&amp;I)…</translation>
+    </message>
+    <message>
+        <source>&amp;Conflicts…</source>
+        <translation>同步冲突(&amp;C)…</translation>
+    </message>
+    <message>
+        <source>Sign &amp;out</source>
+        <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
         <source>&amp;Help</source>
@@ -565,6 +636,112 @@
     <message>
         <source>Inspector name</source>
         <translation>督查员姓名</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Sign in to the platform</source>
+        <translation>登录督查平台</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Your FieldApp sends what you record to the platform and receives the tasks assigned to you. Ask your supervisor&apos;s office for the address and your account.</source>
+        <translation>登录后，FieldApp 会把您记录的内容上传到督查平台，并接收分派给您的督查任务。平台地址和账号请向督查处索取。</translation>
+    </message>
+    <message>
+        <source>Platform address</source>
+        <translation>平台地址</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Fill in the address, the user name and the password.</source>
+        <translation>请填写平台地址、用户名和密码。</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>正在登录…</translation>
+    </message>
+    <message>
+        <source>Signing in failed: %1</source>
+        <translation>登录失败：%1</translation>
+    </message>
+</context>
+<context>
+    <name>SyncArea</name>
+    <message>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>正在同步…</translation>
+    </message>
+    <message>
+        <source>uploading photos</source>
+        <translation>上传照片</translation>
+    </message>
+    <message>
+        <source>sending changes</source>
+        <translation>上传变更</translation>
+    </message>
+    <message>
+        <source>receiving</source>
+        <translation>接收</translation>
+    </message>
+    <message>
+        <source>Syncing: %1 %2/%3</source>
+        <translation>正在同步：%1 %2/%3</translation>
+    </message>
+    <message>
+        <source>Not signed in to the platform</source>
+        <translation>未登录督查平台</translation>
+    </message>
+    <message>
+        <source>Sign in…</source>
+        <translation>登录…</translation>
+    </message>
+    <message>
+        <source>Offline — everything is saved on this computer</source>
+        <translation>离线——记录均已保存在本机</translation>
+    </message>
+    <message>
+        <source>Online</source>
+        <translation>在线</translation>
+    </message>
+    <message>
+        <source>Signed in as %1</source>
+        <translation>已登录：%1</translation>
+    </message>
+    <message>
+        <source>last sync %1</source>
+        <translation>上次同步 %1</translation>
+    </message>
+    <message>
+        <source>never synced</source>
+        <translation>尚未同步</translation>
+    </message>
+    <message>
+        <source>to send: %1 changes, %2 photos</source>
+        <translation>待上传：%1 条变更、%2 张照片</translation>
+    </message>
+    <message>
+        <source>nothing to send</source>
+        <translation>无待上传</translation>
     </message>
 </context>
 <context>
