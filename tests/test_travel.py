@@ -199,3 +199,32 @@ def test_verify_finds_an_acknowledged_entry_rewritten(data_dir):
         e = log_of(s)[-1]
         sync_state.write(s, **{sync_state.ACKED_HEAD: {"seq": e.seq, "hash": "f" * 64}})
         assert verify(s).acked_problem == "differs"
+
+
+def test_a_conflict_kept_theirs_only_closes_and_mine_writes_my_value_as_a_new_change(store, task_id):
+    from fieldapp.models import Conflict
+    from fieldapp.services import conflicts
+
+    with store.transaction() as s:
+        s.add(Conflict(id="k-date", entity="tasks", entity_id=task_id, field="deadline", theirs="2026-09-30",
+                       mine="2027-03-31", change_id="c1"))
+        s.add(Conflict(id="k-text", entity="tasks", entity_id=task_id, field="targets", theirs="平台的", mine="我的",
+                       change_id="c2"))
+        s.get(Task, task_id).targets = "平台的"
+    before = len(log_of(store))
+    assert [k.id for k in conflicts.open_conflicts(store)] == ["k-date", "k-text"]
+    conflicts.resolve(store, "k-text", conflicts.THEIRS)
+    assert len(log_of(store)) == before  # nothing written to the record
+    with store.session() as s:
+        version = s.get(Task, task_id).version
+    changes = conflicts.resolve(store, "k-date", conflicts.MINE)
+    assert changes.tasks == {task_id}
+    last = log_of(store)[-1]
+    assert (last.entity_id, last.after, last.base_version, last.origin) == (task_id, {"deadline": "2027-03-31"},
+                                                                            version, LOCAL)
+    with store.session() as s:
+        assert s.get(Task, task_id).deadline == dt.date(2027, 3, 31)
+    assert conflicts.open_conflicts(store) == []
+    with pytest.raises(Exception) as again:
+        conflicts.resolve(store, "k-date", conflicts.MINE)
+    assert "冲突" in again.value.message("zh_CN")
