@@ -228,3 +228,22 @@ def test_a_conflict_kept_theirs_only_closes_and_mine_writes_my_value_as_a_new_ch
     with pytest.raises(Exception) as again:
         conflicts.resolve(store, "k-date", conflicts.MINE)
     assert "冲突" in again.value.message("zh_CN")
+
+
+def test_a_photo_larger_than_the_platform_accepts_is_refused_when_it_is_added(store, task_id, make_jpeg, tmp_path):
+    import os
+
+    from PIL import Image
+
+    from fieldapp.models import Photo
+
+    fid = finding_in(store, task_id, "open")
+    big = tmp_path / "big.jpg"
+    Image.frombytes("RGB", (400, 300), os.urandom(400 * 300 * 3)).save(big, "JPEG", quality=95)
+    small = make_jpeg(tmp_path / "small.jpg")
+    sync_state.write(store, **{sync_state.MAX_PHOTO_BYTES: big.stat().st_size - 1})  # learnt at the last sync
+    changes = findings.add_photos(store, fid, [big, small], "site")
+    assert len(changes.photos) == 1 and len(changes.refused) == 1
+    assert "文件过大" in changes.refused[0].message("zh_CN") and "big.jpg" in changes.refused[0].message("zh_CN")
+    with store.session() as s:
+        assert [p.original_name for p in s.scalars(select(Photo))] == ["small.jpg"]
