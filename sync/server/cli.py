@@ -7,6 +7,7 @@
     fieldapp-platform assign TASK_CODE USER        (and unassign TASK_CODE USER)
     fieldapp-platform return FINDING_ID --reason TEXT [--by USER]
     fieldapp-platform import-tasks FILE --unit UNIT [--skip-errors]
+    fieldapp-platform conformance URL --user NAME [--password-env VAR] [--second-user NAME] [--json]
 
 Every command takes `--db` (or FIELDAPP_PLATFORM_DB; default ./platform.db). A password comes
 from FIELDAPP_PASSWORD, else stdin when it is not a terminal, else a prompt.
@@ -157,6 +158,12 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--unit", required=True)
     imp.add_argument("--skip-errors", action="store_true", help="import the good rows of a list with bad ones")
     imp.set_defaults(run=_cmd_import)
+
+    from sync import conformance  # any platform, by URL: sync/conformance.py
+
+    conf = sub.add_parser("conformance", help="run the wire contract's checks against a platform (needs a supervisor)")
+    conformance.add_arguments(conf)
+    conf.set_defaults(run=conformance.main_args)
     return p
 
 
