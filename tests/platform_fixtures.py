@@ -2,7 +2,7 @@
 
 Imported like tests/helpers.py (conftest.py puts tests/ on sys.path):
 
-    from platform_fixtures import Api, change, platform  # noqa: F401  (platform: the fixture)
+    from platform_fixtures import Api, change, platform  # noqa: F401 - platform: the fixture
 
     def test_something(platform):
         platform.add_user("li", "inspector", "市督查室")
@@ -25,10 +25,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -158,7 +159,7 @@ def run_cli(env: dict[str, str], *args: str, password: str | None = None,
     run_env = dict(env)
     if password is not None:
         run_env["FIELDAPP_PASSWORD"] = password
-    proc = subprocess.run([sys.executable, "-m", "sync.server.cli", *args], cwd=ROOT, env=run_env,
+    proc = subprocess.run([sys.executable, "-m", "sync.server.cli", *args], cwd=ROOT, env=run_env, check=False,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise AssertionError(f"fieldapp-platform {' '.join(args)} failed ({proc.returncode}):\n"
@@ -206,16 +207,15 @@ def start_platform(tmp_path: Path, name: str = "platform", db_url: str | None = 
     if seed is not None:
         shutil.copyfile(seed.db_path, base / "platform.db")
     db_url = db_url or f"sqlite:///{base / 'platform.db'}"
-    photos_dir = base / "photos"
+    photos_dir = Path(settings.pop("photos", base / "photos"))  # several servers may share one
     env = platform_env(db_url, photos_dir, **settings)
     port = free_port()
     server = PlatformServer(base_url=f"http://127.0.0.1:{port}", db_url=db_url, photos_dir=photos_dir, env=env,
                             log_path=base / "server.log", passwords=dict(seed.passwords) if seed else {})
-    log = open(server.log_path, "wb")
-    server.proc = subprocess.Popen(
-        [sys.executable, "-m", "sync.server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with open(server.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        server.proc = subprocess.Popen(
+            [sys.executable, "-m", "sync.server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if server.proc.poll() is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 from excel_fixtures import EXPECTED, PLAIN_ROWS, write_xlsx
-from platform_fixtures import OFFICE_UNIT, change, new_id, office, office_seed  # noqa: F401
+from platform_fixtures import OFFICE_UNIT, change, new_id, office, office_seed  # noqa: F401 - the fixtures
 
 from sync import contract as c
 

@@ -7,7 +7,13 @@ import hashlib
 import os
 
 import pytest
-from platform_fixtures import Api, change, new_id, office_seed, running_platform  # noqa: F401
+from platform_fixtures import (
+    Api,
+    change,
+    new_id,
+    office_seed,  # noqa: F401 - the fixtures
+    running_platform,
+)
 
 from sync import contract as c
 

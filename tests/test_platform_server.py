@@ -11,9 +11,19 @@ import time
 
 import pytest
 import requests
-from platform_fixtures import OFFICE_UNIT as UNIT, Api, change, new_id, office, office_seed, platform, start_platform  # noqa: F401
+from platform_fixtures import OFFICE_UNIT as UNIT
+from platform_fixtures import (  # noqa: F401 - the fixtures
+    Api,
+    change,
+    new_id,
+    office,
+    office_seed,
+    platform,
+    start_platform,
+)
 
 from sync import contract as c
+
 
 def error(r: requests.Response, status: int, code: str) -> c.ErrorBody:
     """The answer is `status` with an ErrorBody of `code` (and messages in both languages)."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Path as PathParam, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from sync import contract as c
@@ -21,7 +23,8 @@ from sync.server import auth, conflicts, photos, pull, push
 from sync.server.auth import Caller
 from sync.server.config import Settings
 from sync.server.db import Database
-from sync.server.errors import ApiError, install as install_errors
+from sync.server.errors import ApiError
+from sync.server.errors import install as install_errors
 
 log = logging.getLogger(__name__)
 

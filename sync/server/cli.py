@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     except DispatchError as exc:
         print(f"{exc.zh}\n{exc.en}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - a console tool: the message, not a traceback
+    except Exception as exc:  # a console tool: the message, not a traceback (unexpected ones re-raised)
         from fieldapp.errors import FieldAppError
 
         if isinstance(exc, FieldAppError):

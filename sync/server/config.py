@@ -34,7 +34,7 @@ class Settings:
     platform_name: str = "FieldApp reference platform"
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> "Settings":
+    def from_env(cls, **overrides: Any) -> Settings:
         """Defaults, then FIELDAPP_PLATFORM_<NAME> variables, then `overrides` (None ignored)."""
         values: dict[str, Any] = {}
         for f in fields(cls):
@@ -46,7 +46,7 @@ class Settings:
         values.setdefault("photos", Path(DEFAULT_PHOTOS).resolve())
         return cls().with_values(**values)
 
-    def with_values(self, **values: Any) -> "Settings":
+    def with_values(self, **values: Any) -> Settings:
         typed: dict[str, Any] = {}
         for f in fields(self):
             if f.name not in values:

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String, Text, create_engine, event, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -47,7 +58,7 @@ def naive_utc(value: dt.datetime) -> dt.datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, Any: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON, Any: JSON}
 
 
 class User(Base):

@@ -128,7 +128,13 @@ def read_task_list(path: Path, *, skip_errors: bool = False) -> tuple[list[dict[
     their fields, the number of rows skipped and the rows in error (`ImportRefused` unless
     `skip_errors`)."""
     from fieldapp.models import Task
-    from fieldapp.services.task_import import ERROR, SKIPPED, apply, check_importable, preview
+    from fieldapp.services.task_import import (
+        ERROR,
+        SKIPPED,
+        apply,
+        check_importable,
+        preview,
+    )
     from fieldapp.store import Store
 
     with tempfile.TemporaryDirectory(prefix="fieldapp-platform-import-") as tmp:

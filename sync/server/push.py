@@ -14,12 +14,30 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from sync.contract import Change, ChangeOutcome, ChangeResult, ErrorCode, Message, PushRequest, PushResponse, Role
-from sync.contract import ChainHead
+from sync.contract import (
+    ChainHead,
+    Change,
+    ChangeOutcome,
+    ChangeResult,
+    ErrorCode,
+    Message,
+    PushRequest,
+    PushResponse,
+    Role,
+)
 from sync.server import records
 from sync.server.auth import Caller
 from sync.server.conflicts import conflict_model
-from sync.server.db import ChangeRow, ConflictRow, Database, Device, PhotoRow, RecordRow, naive_utc, utcnow
+from sync.server.db import (
+    ChangeRow,
+    ConflictRow,
+    Database,
+    Device,
+    PhotoRow,
+    RecordRow,
+    naive_utc,
+    utcnow,
+)
 from sync.server.errors import ApiError, bad_request, forbidden
 
 MAX_SQL_INT = 2**63 - 1  # what a BIGINT holds

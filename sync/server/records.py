@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 
 from sync.contract import Role
 from sync.server.auth import Caller
-from sync.server.db import AssignmentRow, ChangeRow, ConflictRow, FeedRow, RecordRow, utcnow
+from sync.server.db import (
+    AssignmentRow,
+    ChangeRow,
+    ConflictRow,
+    FeedRow,
+    RecordRow,
+    utcnow,
+)
 
 PLATFORM_DEVICE = "platform"  # device id of the changes the platform makes itself
 TASK_STATUS_FIELD = "status"  # the one task field an assigned inspector may write

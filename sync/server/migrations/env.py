@@ -18,12 +18,12 @@ def run_migrations_online() -> None:
         # pysqlite runs DDL outside any transaction; take transactions over so that a migration
         # interrupted half-way rolls back whole, and take the write lock at once.
         @event.listens_for(engine, "connect")
-        def _autocommit_driver(dbapi_connection, _record):  # noqa: ANN001
+        def _autocommit_driver(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
             dbapi_connection.execute("PRAGMA busy_timeout=30000")
 
         @event.listens_for(engine, "begin")
-        def _begin(conn):  # noqa: ANN001
+        def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     with engine.connect() as connection:
