@@ -165,6 +165,15 @@ class Store:
         """A read-only plain sqlite3 connection (see `DataDir.reader`)."""
         return self.datadir.reader()
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """`reader()` for one block, closed after it."""
+        con = self.datadir.reader()
+        try:
+            yield con
+        finally:
+            con.close()
+
     def after(self, work: Callable[[], Any], name: str) -> threading.Thread | None:
         """Run `work` (a cache to write, say) in a thread that `close` waits for, so nothing is
         left writing in the data dir once its lock is let go. None when no thread can start."""

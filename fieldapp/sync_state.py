@@ -106,3 +106,20 @@ def status(con: Any) -> dict[str, Any]:
     values = dict(con.execute("SELECT key, value FROM sync_state WHERE key IN (?, ?, ?)",
                               (SERVER_URL, USER, LAST_SYNC)).fetchall())
     return {k: json.loads(v) for k, v in values.items()} | {"pending": pending(con)}
+
+
+def unsynced_findings(con: Any, finding_ids: list[str]) -> set[str]:
+    """Those of `finding_ids` not yet wholly on the platform: the finding, one of its checks or
+    one of its photos is still in the outbox (a finding counts as synced only with every photo)."""
+    if not finding_ids:
+        return set()
+    row = con.execute("SELECT value FROM sync_state WHERE key = ?", (PUSHED_SEQ,)).fetchone()
+    after = json.loads(row[0]) if row else 0
+    marks = ", ".join("?" * len(finding_ids))
+    rows = con.execute(
+        "SELECT CASE WHEN entity = 'findings' THEN entity_id ELSE json_extract(after, '$.finding_id') END "
+        "FROM change_log WHERE seq > ? AND (origin IS NULL OR origin = 'local') AND ("
+        f"(entity = 'findings' AND entity_id IN ({marks})) OR "
+        f"(entity IN ('checks', 'photos') AND json_extract(after, '$.finding_id') IN ({marks})))",
+        (after, *finding_ids, *finding_ids)).fetchall()
+    return {r[0] for r in rows}

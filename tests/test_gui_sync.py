@@ -84,12 +84,22 @@ def test_sign_in_from_the_status_area_then_the_first_pull(qtbot, platform, tmp_p
     # record while nothing is pending, then sync from the button: the status counts it, then clears
     fid = finding_in(store, ids[0], "open")
     window.sync.refresh_status()
-    with store.reader() as con:
+    with store.reading() as con:
         pending = sync_state.pending(con).changes
     assert pending == 2  # the finding, and its task now 进行中
     assert "待上传：2 条变更、0 张照片" in area.text.text()
+    assert window.select_task(ids[0])
+    qtbot.waitUntil(lambda: window.detail.task_id == ids[0])
+    window.detail.reload()
+    assert window.detail.findings.item(0, 6).text() == "待上传"
     area.sync_button.click()
     qtbot.waitUntil(lambda: not window.sync.running and "无待上传" in area.text.text(), timeout=20000)
+    qtbot.waitUntil(lambda: window.detail.findings.item(0, 6).text() == "已上传", timeout=5000)
+    # the platform returns it: after the next sync the inspector reads why, in the open task
+    platform.cli("return", fid, "--reason", "整改后照片不清晰，请补拍")
+    window.sync_now()
+    qtbot.waitUntil(lambda: "平台退回：整改后照片不清晰，请补拍" in window.detail.finding_text.text(), timeout=20000)
+    assert window.detail.findings.item(0, 2).text() == "整改中"
     with Store(tmp_path / "check", author="x") as other:  # the platform has it
         sign_in(other, platform.base_url, "li", platform.passwords["li"])
         sync(other)
@@ -112,7 +122,7 @@ def test_a_sync_that_cannot_reach_the_platform_says_so_and_keeps_everything(qtbo
         b.close()
     assert "无法连接督查平台" in window.sync.area.text.text() or "离线" in window.sync.area.text.text()
     assert "待上传：2 条变更" in window.sync.area.text.text()
-    with store.reader() as con:
+    with store.reading() as con:
         assert sync_state.pending(con).changes == 2
 
 

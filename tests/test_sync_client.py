@@ -128,7 +128,7 @@ def test_an_inspectors_work_reaches_the_platform_once_and_the_supervisor_sees_it
     assert verify(sup).ok and verify(ins).ok
     # what was pulled is logged as pulled and never pushed back
     assert sync(sup).pushed == 0
-    with sup.reader() as con:
+    with sup.reading() as con:
         origins = dict(con.execute("SELECT entity, origin FROM change_log WHERE entity_id = ?", (fid,)).fetchall())
     assert origins == {"findings": "pulled"}
 
@@ -229,7 +229,7 @@ def test_sign_in_failures_are_said_in_the_users_language(platform, tmp_path):
         assert ins.author == "li"
         token = (tmp_path / "li" / "token").read_text()
         assert (tmp_path / "li" / "token").stat().st_mode & 0o077 == 0  # only the user reads it
-        with ins.reader() as con:  # never in the database
+        with ins.reading() as con:  # never in the database
             assert not con.execute("SELECT 1 FROM sync_state WHERE value LIKE ?", (f"%{token}%",)).fetchall()
         sign_out(ins)
         assert not (tmp_path / "li" / "token").exists()

@@ -145,9 +145,14 @@ class MainWindow(QMainWindow):
         self.sync = SyncController(store, self)
         self.statusBar().insertPermanentWidget(0, self.sync.area)
         self.sync.pulled.connect(self.refresh)
+        self.sync.synced.connect(self._synced)
         self.sync.failed.connect(show_error)
         self.sync.area.sign_in_requested.connect(self.sign_in)
         self.sync.start()
+
+    def _synced(self) -> None:
+        if self.detail is not None and self.detail.task_id:
+            self.detail.reload()  # its findings' sync column
 
     def sync_now(self) -> None:
         if self.sync is not None:

@@ -44,6 +44,7 @@ class SyncController(QObject):
     """Runs syncs off the GUI thread and keeps the status area current."""
 
     pulled = Signal()  # a sync brought something: views reload what they show
+    synced = Signal()  # a sync ended well: what is still to send changed
     failed = Signal(object, object)  # (parent, error) for a sync the user asked for
     _progressed = Signal(str, int, int)
     _done = Signal(object, object, object)  # (callback, result, error) of `submit`
@@ -77,12 +78,12 @@ class SyncController(QObject):
         return self._cancel is not None
 
     def signed_in(self) -> bool:
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             state = sync_state.status(con)
         return bool(state.get(sync_state.SERVER_URL) and state.get(sync_state.USER))
 
     def refresh_status(self) -> None:
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             state = sync_state.status(con)
         self.area.show_state(state, self.online, self.last_error, self.running)
 
@@ -134,6 +135,7 @@ class SyncController(QObject):
             self.online = True
             if any(report.pulled.values()) or report.photos_downloaded:
                 self.pulled.emit()
+            self.synced.emit()
             if report.refused and asked:
                 self.failed.emit(self.parent_widget, [errors.Forbidden(str(r.get("code")), what=_refusal(r))
                                                       for r in report.refused])
@@ -177,7 +179,7 @@ class SyncController(QObject):
 
     def _probe_work(self) -> None:
         try:
-            with self.store.reader() as con:
+            with self.store.reading() as con:
                 url = sync_state.status(con).get(sync_state.SERVER_URL)
             from sync.client import PlatformClient
 
@@ -203,7 +205,7 @@ class SyncController(QObject):
                 else self.last_error
             self.refresh_status()
             return
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             state = sync_state.status(con)
         last = (state.get(sync_state.LAST_SYNC) or {}).get("at")
         stale = last is None or dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(last) > PULL_EVERY

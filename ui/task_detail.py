@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from fieldapp.domain import (
     CheckResult, DeadlineKind, FindingStatus, PhotoKind, Severity, TaskStatus, category_label, is_overdue,
 )
+from fieldapp import sync_state
 from fieldapp.models import Finding, Task
 from fieldapp.services import findings as finding_service
 from fieldapp.services import tasks as task_service
@@ -97,7 +98,7 @@ class TaskDetail(QWidget):
         task_buttons.addStretch(1)
 
         self.visits = _table("visitsTable", 5)
-        self.findings = _table("findingsTable", 6)
+        self.findings = _table("findingsTable", 7)
         self.findings.itemSelectionChanged.connect(self._finding_selected)
 
         # The selected finding
@@ -185,7 +186,8 @@ class TaskDetail(QWidget):
         self.visits.setHorizontalHeaderLabels([self.tr("When"), self.tr("Where"), self.tr("Coordinates"),
                                                self.tr("Inspector"), self.tr("Summary")])
         self.findings.setHorizontalHeaderLabels([self.tr("Finding"), self.tr("Severity"), self.tr("Status"),
-                                                 self.tr("Responsible unit"), self.tr("Rectify by"), self.tr("Photos")])
+                                                 self.tr("Responsible unit"), self.tr("Rectify by"), self.tr("Photos"),
+                                                 self.tr("Sync")])
         self.checks.setHorizontalHeaderLabels([self.tr("Checked at"), self.tr("Result"), self.tr("Inspector"),
                                                self.tr("Photos"), self.tr("Note")])
         if self.task_id:
@@ -242,6 +244,8 @@ class TaskDetail(QWidget):
             _item(v.inspector), _item(v.summary),
         ] for v in task.visits])
         rows = []
+        with self.store.reading() as con:  # what is still only on this computer
+            unsynced = sync_state.unsynced_findings(con, [f.id for f in task.findings])
         for f in task.findings:
             due = f.due_date.isoformat() if f.due_date else ""
             if is_overdue(f.due_date, f.status == FindingStatus.CLOSED, today):
@@ -249,7 +253,8 @@ class TaskDetail(QWidget):
             n_photos = len(f.photos) + sum(len(c.photos) for c in f.checks)
             rows.append([_item(f.description, f.id), _item(Severity.label_of(f.severity, lang)),
                          _item(FindingStatus.label_of(f.status, lang)), _item(f.responsible_unit),
-                         _item(due), _item(str(n_photos))])
+                         _item(due), _item(str(n_photos)),
+                         _item(self.tr("to send") if f.id in unsynced else self.tr("sent"))])
         _fill(self.findings, rows)
         self.findings.setColumnWidth(0, min(self.findings.columnWidth(0), 360))
         self.tabs.setTabText(0, self.tr("Findings (%d)") % len(task.findings))
@@ -289,6 +294,9 @@ class TaskDetail(QWidget):
         lang = current_lang()
         self.finding_box.setTitle(self.tr("Finding · %s") % FindingStatus.label_of(f.status, lang))
         parts = [f"<b>{_esc(f.description)}</b>"]
+        if f.return_reason:
+            parts.append('<span style="color:#c0392b">' + self.tr("Returned by the platform: %s")
+                         % _esc(f.return_reason) + "</span>")
         if f.requirement:
             parts.append(self.tr("Requirement: %s") % _esc(f.requirement))
         meta = [category_label(f.category, lang), Severity.label_of(f.severity, lang), f.responsible_unit]

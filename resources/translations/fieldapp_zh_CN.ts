@@ -863,6 +863,10 @@
         <translation>照片</translation>
     </message>
     <message>
+        <source>Sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
         <source>Checked at</source>
         <translation>核查时间</translation>
     </message>
@@ -879,6 +883,14 @@
         <translation>（逾期）</translation>
     </message>
     <message>
+        <source>to send</source>
+        <translation>待上传</translation>
+    </message>
+    <message>
+        <source>sent</source>
+        <translation>已上传</translation>
+    </message>
+    <message>
         <source>Findings (%d)</source>
         <translation>发现问题（%d）</translation>
     </message>
@@ -889,6 +901,10 @@
     <message>
         <source>Finding · %s</source>
         <translation>发现问题 · %s</translation>
+    </message>
+    <message>
+        <source>Returned by the platform: %s</source>
+        <translation>平台退回：%s</translation>
     </message>
     <message>
         <source>Requirement: %s</source>
