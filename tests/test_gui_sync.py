@@ -155,3 +155,16 @@ def test_conflicts_are_shown_side_by_side_and_mine_can_be_kept(qtbot, store, win
         assert s.get(Finding, fid).requirement == "一周内清理"
         assert s.get(Conflict, "k1").resolution == "mine"
     assert conflicts.open_conflicts(store) == []
+
+
+def test_the_window_syncs_by_itself_when_the_platform_answers(qtbot, platform, tmp_path, store, window):
+    ids = published(platform, tmp_path, n=1)
+    sign_in(store, platform.base_url, "li", platform.passwords["li"])
+    sync(store)
+    finding_in(store, ids[0], "open")
+    window.sync.online = False  # as after a failed probe: the platform was away
+    with qtbot.waitSignal(window.sync.synced, timeout=20000):
+        window.sync.probe()  # what the timer does every minute
+    with store.reading() as con:
+        assert sync_state.pending(con).changes == 0
+    assert window.sync.online is True and "在线" in window.sync.area.text.text()
