@@ -75,6 +75,7 @@ def test_sign_in_from_the_status_area_then_the_first_pull(qtbot, platform, tmp_p
     dialog.password.setText(platform.passwords["li"])
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    assert "密钥环" in window.statusBar().currentMessage()  # told once where the token went
     # the first sync follows by itself and the tasks appear in the table
     qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=20000)
     qtbot.waitUntil(lambda: not window.sync.running, timeout=20000)

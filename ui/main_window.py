@@ -168,6 +168,12 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _signed_in(self) -> None:
+        from sync.errors import KeyringUnavailable
+
+        answer = getattr(self.sender(), "signed_in", None) or {}
+        if answer.get("fallback_reason"):  # said once, here, when it happens
+            self.statusBar().showMessage(KeyringUnavailable(answer["fallback_reason"]).message(i18n.current_lang()),
+                                         60000)
         if self.sync is not None:
             self.sync.sync_now(auto=True)  # the first pull: the tasks assigned to this inspector
 

@@ -27,6 +27,7 @@ class SignInDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("signInDialog")
         self.store, self.controller = store, controller
+        self.signed_in: dict[str, Any] | None = None  # sign_in's answer, once accepted
         self.setWindowTitle(self.tr("Sign in to the platform"))
         settings = sync_state.connection_settings(store)
         user = sync_state.read(store, sync_state.USER) or {}
@@ -65,10 +66,11 @@ class SignInDialog(QDialog):
         store = self.store
         self.controller.submit(lambda: sign_in(store, url, user, password), self._signed_in)
 
-    def _signed_in(self, _result: Any, error: BaseException | None) -> None:
+    def _signed_in(self, result: Any, error: BaseException | None) -> None:
         self.buttons.setEnabled(True)
         if error is None:
             self.password.clear()
+            self.signed_in = result
             self.accept()
             return
         self.message.setStyleSheet("color: #c0392b")
