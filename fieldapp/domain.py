@@ -130,3 +130,41 @@ def is_overdue(deadline: dt.date | None, done: bool, today: dt.date | None = Non
     if deadline is None or done:
         return False
     return deadline < (today or dt.date.today())
+
+
+# What people call a record's fields, where the app names one outside a form (a conflict).
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "code": ("任务编号", "Code"), "title": ("任务名称", "Title"), "category": ("督查类别", "Category"),
+    "responsible_units": ("责任单位", "Responsible units"), "lead_unit": ("牵头单位", "Lead unit"),
+    "cooperating_units": ("配合单位", "Cooperating units"), "region_code": ("行政区划", "Region"),
+    "address": ("地址", "Address"), "deadline": ("完成时限", "Deadline"), "targets": ("督查目标", "Targets"),
+    "assignees": ("督查人员", "Assignees"), "status": ("状态", "Status"), "description": ("问题描述", "Description"),
+    "severity": ("严重程度", "Severity"), "responsible_unit": ("责任单位", "Responsible unit"),
+    "requirement": ("整改要求", "Rectification requirement"), "due_date": ("整改时限", "Rectify by"),
+    "place": ("地点", "Place"), "summary": ("督查情况", "Summary"), "note": ("核查意见", "Note"),
+    "result": ("核查结果", "Result"), "kind": ("照片类型", "Photo kind"),
+}
+# Fields whose stored codes have labels, by entity.
+CODED_FIELDS: dict[tuple[str, str], type[Labeled]] = {
+    ("tasks", "status"): TaskStatus, ("findings", "status"): FindingStatus, ("findings", "severity"): Severity,
+    ("checks", "result"): CheckResult, ("photos", "kind"): PhotoKind,
+}
+
+
+def field_label(field: str, lang: str = "zh_CN") -> str:
+    zh, en = FIELD_LABELS.get(field, (field, field))
+    return en if lang.startswith("en") else zh
+
+
+def value_label(entity: str, field: str, value: object, lang: str = "zh_CN") -> str:
+    """A stored value as a person reads it: codes by their labels, lists joined, none as —."""
+    if value is None or value == "" or value == []:
+        return "—"
+    coded = CODED_FIELDS.get((entity, field))
+    if coded is not None:
+        return coded.label_of(str(value), lang)
+    if field == "category":
+        return category_label(str(value), lang)
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return str(value)

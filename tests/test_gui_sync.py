@@ -149,7 +149,7 @@ def test_conflicts_are_shown_side_by_side_and_mine_can_be_kept(qtbot, store, win
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.table.rowCount() == 1
-    assert [dialog.table.item(0, j).text() for j in (1, 2, 3)] == ["requirement", "三日内清理", "一周内清理"]
+    assert [dialog.table.item(0, j).text() for j in (1, 2, 3)] == ["整改要求", "三日内清理", "一周内清理"]
     dialog.keep_mine.click()
     qtbot.waitUntil(lambda: dialog.table.rowCount() == 0, timeout=10000)
     with store.session() as s:

@@ -3,6 +3,7 @@ theirs, and the user chooses which one stays (fieldapp.services.conflicts)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from fieldapp.domain import field_label, value_label
 from fieldapp.services import conflicts as conflict_service
 
 if TYPE_CHECKING:
@@ -19,14 +21,6 @@ if TYPE_CHECKING:
 
 ENTITY_LABELS = {"tasks": ("督查任务", "Task"), "visits": ("实地督查", "Visit"), "findings": ("发现问题", "Finding"),
                  "checks": ("整改核查", "Check"), "photos": ("照片", "Photo")}
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return "、".join(map(str, value))
-    return str(value)
 
 
 class ConflictsDialog(QDialog):
@@ -70,10 +64,13 @@ class ConflictsDialog(QDialog):
         self.table.setRowCount(len(self.items))
         for i, k in enumerate(self.items):
             kind = ENTITY_LABELS.get(k.entity, (k.entity, k.entity))[1 if en else 0]
-            cells = [f"{kind}：{k.record_label}" if not en else f"{kind}: {k.record_label}", k.field,
-                     _text(k.theirs), _text(k.mine), k.created_at.strftime("%Y-%m-%d %H:%M")]
+            lang = current_lang()
+            cells = [f"{kind}: {k.record_label}" if en else f"{kind}：{k.record_label}", field_label(k.field, lang),
+                     value_label(k.entity, k.field, k.theirs, lang), value_label(k.entity, k.field, k.mine, lang),
+                     k.created_at.replace(tzinfo=dt.timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)  # long values are cut in the cell
                 item.setData(Qt.ItemDataRole.UserRole, k.id)
                 self.table.setItem(i, j, item)
         has = bool(self.items)
