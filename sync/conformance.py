@@ -119,11 +119,12 @@ def _password(var: str, who: str) -> str:
     if os.environ.get(var):
         return os.environ[var]
     if not sys.stdin.isatty():
-        line = sys.stdin.readline()
-        if line:
-            return line.rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"{who} 的密码 password: ")
+    if not password:
         raise ValueError(f"no password for {who}: set {var} or give it on stdin")
-    return getpass.getpass(f"{who} 的密码 password: ")
+    return password
 
 
 def main_args(args: argparse.Namespace) -> int:
@@ -137,8 +138,12 @@ def main_args(args: argparse.Namespace) -> int:
     def show(r: Result) -> None:
         print(f"{'PASS' if r.ok else 'FAIL'}  {r.name:<28} {r.reason}", flush=True)
 
-    report = run(args.url, args.user, password, second_user=args.second_user, second_password=second,
-                 timeout=args.timeout, trace=args.trace, on_result=None if args.json else show)
+    try:
+        report = run(args.url, args.user, password, second_user=args.second_user, second_password=second,
+                     timeout=args.timeout, trace=args.trace, on_result=None if args.json else show)
+    except OSError as exc:  # the trace file cannot be written
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -3,7 +3,8 @@
 The reference platform (tests/platform_fixtures.py) must pass every check, run after run. A
 stand-in server of this file's own on loopback must fail the checks its fault breaks, and
 only those: one that answers garbage, and a proxy in front of the reference server that
-forgets the contract header check or takes another payload under a used change id.
+forgets the contract header check, takes another payload under a used change id, or ignores
+a pull's limit.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def kit(url: str, user: str, password: str, *more: str, second_password: str | N
     if second_password:
         env["FIELDAPP_SECOND_PASSWORD"] = second_password
     proc = subprocess.run([sys.executable, *command, url, "--user", user, "--json", *more], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
@@ -76,7 +77,7 @@ def test_human_output_and_a_password_on_stdin(office):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDAPP_")}
     proc = subprocess.run([sys.executable, "-m", "sync.conformance", office.base_url, "--user", "zhang"],
                           cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), input=office.passwords["zhang"] + "\n",
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert [line.split()[:2] for line in lines[:-1]] == [["PASS", name] for name in CHECKS]
@@ -141,14 +142,19 @@ def test_a_server_answering_garbage_fails_every_check_without_stopping_the_kit()
 def proxy(upstream: str, fault: str) -> Handler:
     """Forward to `upstream`, with one fault:
     - "no-header-check": calls without the right contract header are served anyway;
-    - "accept-reused": a batch refused for a reused change id is answered as all duplicates."""
+    - "accept-reused": a batch refused for a reused change id is answered as all duplicates;
+    - "ignore-limit": pulls answer whole streams whatever `limit` asks."""
 
     def handle(req: BaseHTTPRequestHandler, method: str, body: bytes):
         headers = {k: v for k, v in req.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+        path = req.path
+        if fault == "ignore-limit" and path.startswith("/v1/pull/"):
+            base, _, query = path.partition("?")
+            path = base + "?" + "&".join(p for p in query.split("&") if not p.startswith("limit="))
         if fault == "no-header-check":
             headers = {k: v for k, v in headers.items() if k.lower() != c.CONTRACT_HEADER.lower()}
             headers[c.CONTRACT_HEADER] = str(c.CONTRACT_VERSION)
-        r = requests.request(method, upstream + req.path, data=body, headers=headers, timeout=60)
+        r = requests.request(method, upstream + path, data=body, headers=headers, timeout=60)
         data = r.content
         if fault == "accept-reused" and req.path == "/v1/push" and r.status_code == 409:
             batch = c.PushRequest.model_validate_json(body)
@@ -164,6 +170,7 @@ def proxy(upstream: str, fault: str) -> Handler:
 @pytest.mark.parametrize("fault,broken", [
     ("no-header-check", {"contract_header_missing", "contract_header_other_version"}),
     ("accept-reused", {"change_id_reused"}),
+    ("ignore-limit", {"pull_pagination"}),
 ])
 def test_a_server_with_one_fault_fails_exactly_the_checks_of_that_fault(office, fault, broken):
     with stand_in(proxy(office.base_url, fault)) as url:
@@ -172,11 +179,13 @@ def test_a_server_with_one_fault_fails_exactly_the_checks_of_that_fault(office, 
     assert set(failing(report)) == broken, failing(report)
     if fault == "accept-reused":
         assert "got HTTP 200 without an ErrorBody" in failing(report)["change_id_reused"]
+    if fault == "ignore-limit":
+        assert "in a page of limit 1" in failing(report)["pull_pagination"]
 
 
 def test_no_password_at_all_is_a_usage_error(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDAPP_")}
     proc = subprocess.run([sys.executable, "-m", "sync.conformance", "http://127.0.0.1:9", "--user", "x"],
                           cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "FIELDAPP_PASSWORD" in proc.stderr
