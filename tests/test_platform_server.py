@@ -315,9 +315,14 @@ def test_assign_sends_the_task_and_its_records_and_unassign_a_tombstone(office):
     fid = new_id()
     li.pushed([change("findings", fid, fields={"task_id": tid, "description": "d"}),
                change("checks", cid := new_id(), fields={"finding_id": fid, "result": "not_rectified"})])
+    # wang already holds a later task, so his cursors are past everything of DC-1
+    later = make_task(sup, "DC-2")
+    office.cli("assign", "DC-2", "wang")
     wang = office.login("wang")
+    wang.pushed([change("visits", vid := new_id(), fields={"task_id": later, "summary": "s"})])
     before = (wang.pull("tasks"), wang.pull("records"), wang.pull("assignments"))
-    assert [p.records or p.assignments for p in before] == [[], [], []]
+    assert [r.id for r in before[0].records] == [later] and [r.id for r in before[1].records] == [vid]
+    li_seen = li.pull("records").cursor
     office.cli("assign", "DC-1", "wang")
     tasks = wang.pull("tasks", after=before[0].cursor)
     recs = wang.pull("records", after=before[1].cursor)
@@ -325,13 +330,15 @@ def test_assign_sends_the_task_and_its_records_and_unassign_a_tombstone(office):
     assert [r.id for r in tasks.records] == [tid]
     assert [(r.entity, r.id) for r in recs.records] == [("findings", fid), ("checks", cid)]
     assert [(a.task_id, a.user, a.assigned) for a in assigned.assignments] == [(tid, "wang", True)]
-    # li does not get the re-sent rows again; the supervisor sees both assignments
-    assert li.pull("records", after=li.pull("records").records[-1].feed_seq).records == []
-    assert {(a.user, a.assigned) for a in sup.pull("assignments").assignments} == {("li", True), ("wang", True)}
+    assert {(a.task_id, a.user) for a in wang.pull("assignments").assignments} == {(later, "wang"), (tid, "wang")}
+    # li does not get the rows re-sent to wang; the supervisor sees both assignments
+    assert li.pull("records", after=li_seen).records == []
+    assert {(a.task_id, a.user, a.assigned) for a in sup.pull("assignments").assignments} == \
+        {(tid, "li", True), (tid, "wang", True), (later, "wang", True)}
     assert office.cli("unassign", "DC-1", "wang").returncode == 0
     gone = wang.pull("assignments", after=assigned.cursor)
     assert [(a.task_id, a.user, a.assigned) for a in gone.assignments] == [(tid, "wang", False)]
-    assert wang.pull("tasks").records == []
+    assert [r.id for r in wang.pull("tasks").records] == [later]
     res = wang.pushed([change("visits", new_id(), fields={"task_id": tid})])
     assert res.results[0].code == "forbidden"
 
@@ -341,9 +348,14 @@ def test_push_keeps_the_device_head_and_token_binds_the_device(office):
     assert li.pushed([]).head is None
     sup = office.login("zhang")
     first = change("tasks", new_id(), fields=task_fields("DC-1"), seq=7)
-    rejected = change("findings", new_id(), fields={"task_id": new_id()}, seq=8)
+    parent = new_id()
+    rejected = change("findings", new_id(), fields={"task_id": parent}, seq=8)
     res = sup.pushed([first, rejected])
     assert res.head == c.ChainHead(seq=7, hash=first.hash)  # a rejected change is not kept
+    third = change("tasks", parent, fields=task_fields("DC-2"), seq=9)
+    assert sup.pushed([third]).head == c.ChainHead(seq=9, hash=third.hash)
+    retried = sup.pushed([rejected])  # its parent is there now: applied, and the head stays the highest
+    assert (retried.results[0].outcome, retried.head) == ("applied", c.ChainHead(seq=9, hash=third.hash))
     other_device = Api(office.base_url, sup.token)
     error(other_device.push([]), 403, "forbidden")
 
