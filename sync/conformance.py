@@ -33,11 +33,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from sync import contract as c
-from sync.conformance_checks import CHECKS, SECOND_USER_CHECKS, Kit
-from sync.conformance_http import TIMEOUT, Fail, Http
+TIMEOUT = 30.0  # seconds for each answer
+# requests, pydantic and the checks are imported when the kit runs: `fieldapp-platform`
+# builds this command's arguments on every start and should not pay for them.
 
 
 @dataclass
@@ -59,6 +57,8 @@ class Report:
         return sum(not r.ok for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
+        from sync import contract as c
+
         return {"url": self.url, "contract_version": c.CONTRACT_VERSION, "checks": [asdict(r) for r in self.results],
                 "passed": len(self.results) - self.failed, "failed": self.failed}
 
@@ -70,6 +70,11 @@ def run(base_url: str, user: str, password: str, *, second_user: str | None = No
         second_password: str | None = None, timeout: float = TIMEOUT, trace: Path | None = None,
         on_result: Callable[[Result], None] | None = None) -> Report:
     """Run every check in order against `base_url`; each result also goes to `on_result`."""
+    import requests
+
+    from sync.conformance_checks import CHECKS, SECOND_USER_CHECKS, Kit
+    from sync.conformance_http import Fail, Http
+
     http = Http(base_url, timeout, trace)
     kit = Kit(http, user, password, second_user, second_password)
     checks = CHECKS + (SECOND_USER_CHECKS if second_user else [])
