@@ -18,8 +18,10 @@ The sync never holds the store's writer for longer than one page: user actions i
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import os
 import shutil
 import threading
 from dataclasses import asdict, dataclass, field
@@ -77,13 +79,20 @@ def _check(cancel: threading.Event | None) -> None:
 
 class Syncer:
     def __init__(self, store: Store, client: PlatformClient, progress: Progress | None = None,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, *, min_free_bytes: int | None = None,
+                 page_size: int = c.MAX_PULL) -> None:
+        """`min_free_bytes`: the free space below which nothing is pulled (default
+        MIN_FREE_BYTES, or FIELDAPP_MIN_FREE_BYTES); `page_size`: items asked per pull page."""
         self.store = store
         self.client = client
         self.progress = progress or (lambda _s, _d, _t: None)
         self.cancel = cancel
         self.report = SyncReport()
         self.chunk_bytes = 1 << 20
+        if min_free_bytes is None:
+            min_free_bytes = int(os.environ.get("FIELDAPP_MIN_FREE_BYTES") or MIN_FREE_BYTES)
+        self.min_free_bytes = min_free_bytes
+        self.page_size = max(1, min(page_size, c.MAX_PULL))
 
     def run(self) -> SyncReport:
         info = self.client.info()
@@ -91,6 +100,7 @@ class Syncer:
         sync_state.write(self.store, **{sync_state.MAX_PHOTO_BYTES: info.max_photo_bytes})
         self.upload_photos()
         self.push()
+        self.keep_conflicts()
         self.pull()
         self._finish()
         return self.report
@@ -249,19 +259,49 @@ class Syncer:
                                    theirs=k.theirs, mine=k.mine, change_id=k.change_id))
                     self.report.conflicts += 1
 
+    def keep_conflicts(self) -> None:
+        """The platform's open conflicts of this device's own changes, kept here if they are not.
+
+        A push answer carries the conflicts its batch raised; when that answer is lost (a
+        dropped connection, a timeout, the app killed before it was written down) the replay
+        of the batch is all duplicates, and a duplicate's result names no conflict: the value
+        that lost would be dropped in silence. So the open list is asked for after every push;
+        a conflict of another device of the same user (its change is not in this log) is that
+        device's to keep."""
+        listed = self.client.conflicts()
+        if not listed:
+            return
+        with self.store.transaction() as s:
+            conn = s.connection()
+            for k in listed:
+                if s.get(Conflict, k.id) is not None:
+                    continue
+                own = conn.exec_driver_sql(
+                    "SELECT 1 FROM change_log WHERE id = ? AND (origin IS NULL OR origin = ?)",
+                    (k.change_id, changelog.LOCAL)).first()
+                if own is None:
+                    continue
+                s.add(Conflict(id=k.id, server_id=k.id, entity=k.entity, entity_id=k.entity_id, field=k.field,
+                               theirs=k.theirs, mine=k.mine, change_id=k.change_id))
+                self.report.conflicts += 1
+
     # ------------------------------------------------------------------ pull
 
-    def pull(self) -> None:
+    def _check_disk(self) -> None:
         free = shutil.disk_usage(self.store.data_dir).free
-        if free < MIN_FREE_BYTES:
+        if free < self.min_free_bytes:
             raise errors.LowDisk(free_mb=free // (1 << 20))
+
+    def pull(self) -> None:
         for stream in PULL_ORDER:
             count = 0
             while True:
                 _check(self.cancel)
+                # Before every page, not only the first: a pull's photos can fill the disk.
+                self._check_disk()
                 with self.store.engine.connect() as conn:
                     after = sync_state.cursor(conn, stream)
-                page = self.client.pull(stream, after)
+                page = self.client.pull(stream, after, self.page_size)
                 if page.stream != stream or (page.cursor < after):
                     raise errors.BadAnswer(f"pull {stream}: cursor {page.cursor} after {after}")
                 self._fetch_photos(page)
@@ -279,7 +319,15 @@ class Syncer:
                 continue
             _check(self.cancel)
             data = self.client.photo(sha)
-            info = self.store.photos.put(data, sha)
+            # Checked before the photo store sees the bytes: a proxy's error page or a cut-off
+            # body answered 200 is a bad answer (the pull stops, nothing written), not a
+            # PhotoRejected from decoding it as an image, which no caller of sync expects.
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise errors.BadAnswer(f"photo {sha[:12]}: the platform sent other bytes ({len(data)} bytes)")
+            try:
+                info = self.store.photos.put(data, sha)
+            except PhotoRejected as exc:  # the platform holds a file that is no image
+                raise errors.BadAnswer(f"photo {sha[:12]}: {exc}") from exc
             if info.sha256 != sha:
                 raise errors.BadAnswer(f"photo {sha[:12]}: the platform sent other bytes")
             self.report.photos_downloaded += 1
@@ -337,11 +385,23 @@ class Syncer:
             if getattr(obj, key) != value:
                 setattr(obj, key, value)
                 changed = True
-        if obj.version != r.version and (changed or r.version > obj.version):
+        # The record pulled is the platform's version of it: take its number, always. The next
+        # local edit names it as its base, and the platform merges on that number; a local
+        # number of our own (one more per local edit, where the platform numbered differently
+        # or kept our edit only as a conflict) made the platform see a stale base as current
+        # (silently overwriting another writer) or refuse a base "newer than the platform's"
+        # for good (the edit lost).
+        if obj.version != r.version:
             obj.version = r.version
             changed = True
         if changed:
             s.flush()
+            if obj.version != r.version:
+                # Same number, other values: the change log's hook counted the pulled fields as
+                # one more version (it only recognises the platform's number when the number
+                # moves). Set the platform's number back; logged as pulled, never pushed.
+                obj.version = r.version
+                s.flush()
         return int(changed)
 
     @staticmethod
