@@ -169,7 +169,9 @@ class ChangeOutcome(StrEnum):
     APPLIED = "applied"  # applied; `version` is the record's new version
     DUPLICATE = "duplicate"  # accepted before: nothing changed
     CONFLICT = "conflict"  # accepted and kept, but some fields were not applied: see `conflict_id`
-    REJECTED = "rejected"  # not accepted (e.g. a photo whose file has not arrived); stays in the outbox
+    # Not accepted. `upload_incomplete` (a photo record whose file has not arrived) stays in the
+    # client's outbox and is sent again after the upload; any other code is a refusal for good.
+    REJECTED = "rejected"
 
 
 class ChangeResult(Wire):
@@ -201,7 +203,7 @@ class Stream(StrEnum):
     TASKS = "tasks"  # tasks with their dispatch fields
     ASSIGNMENTS = "assignments"  # which user each task is assigned to
     RECORDS = "records"  # visits, findings (returned ones included), checks and photos' metadata
-    REFERENCE = "reference"  # users of the unit (for assignment), units
+    REFERENCE = "reference"  # the users of the caller's unit (for assignment)
 
 
 class PulledRecord(Wire):
