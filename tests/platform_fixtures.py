@@ -89,6 +89,15 @@ class Api:
         return c.PullResponse.model_validate(r.json())
 
 
+def error(r: requests.Response, status: int, code: str) -> c.ErrorBody:
+    """The answer is `status` with an ErrorBody of `code` and messages in both languages."""
+    assert r.status_code == status, (r.status_code, r.text[:1000])
+    body = c.ErrorBody.model_validate(r.json())
+    assert body.code == code, body
+    assert body.message.zh and body.message.en
+    return body
+
+
 _seq = iter(range(1, 10**9))
 
 

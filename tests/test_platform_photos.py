@@ -10,8 +10,9 @@ import pytest
 from platform_fixtures import (
     Api,
     change,
+    error,
     new_id,
-    office_seed,  # noqa: F401 - the fixtures
+    office_seed,  # noqa: F401 - a fixture
     running_platform,
 )
 
@@ -39,13 +40,6 @@ def start(api: Api, digest: str, size: int) -> c.UploadState:
     r = api.post(f"/v1/photos/{digest}/upload", json={"size": size})
     assert r.status_code == 200, r.text
     return c.UploadState.model_validate(r.json())
-
-
-def error(r, status: int, code: str) -> c.ErrorBody:
-    assert r.status_code == status, (r.status_code, r.text)
-    body = c.ErrorBody.model_validate(r.json())
-    assert body.code == code
-    return body
 
 
 def task_with_finding(server) -> tuple[Api, Api, str]:
