@@ -207,10 +207,10 @@ def make_seed(directory: Path, users: list[tuple[str, str, str, str]]) -> Seed:
 
 
 def start_platform(tmp_path: Path, name: str = "platform", db_url: str | None = None, seed: Seed | None = None,
-                   **settings: Any) -> PlatformServer:
-    """Start a server under `tmp_path/name` (on a copy of `seed`'s database when given);
-    `settings` are sync.server.config.Settings fields (token_ttl=1, chunk_bytes=…), given as
-    FIELDAPP_PLATFORM_* variables."""
+                   workers: int = 1, **settings: Any) -> PlatformServer:
+    """Start a server under `tmp_path/name` (on a copy of `seed`'s database when given) with
+    `workers` processes; `settings` are sync.server.config.Settings fields (token_ttl=1,
+    chunk_bytes=…), given as FIELDAPP_PLATFORM_* variables."""
     base = tmp_path / name
     base.mkdir(parents=True, exist_ok=True)
     if seed is not None:
@@ -224,7 +224,7 @@ def start_platform(tmp_path: Path, name: str = "platform", db_url: str | None = 
     with open(server.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
         server.proc = subprocess.Popen(
             [sys.executable, "-m", "sync.server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+             "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if server.proc.poll() is not None:
@@ -241,9 +241,10 @@ def start_platform(tmp_path: Path, name: str = "platform", db_url: str | None = 
 
 
 @contextmanager
-def running_platform(tmp_path: Path, seed: Seed | None = None, **settings: Any) -> Iterator[PlatformServer]:
+def running_platform(tmp_path: Path, seed: Seed | None = None, workers: int = 1,
+                     **settings: Any) -> Iterator[PlatformServer]:
     """A server for the block; afterwards it is stopped and its log must hold no traceback."""
-    server = start_platform(tmp_path, seed=seed, **settings)
+    server = start_platform(tmp_path, seed=seed, workers=workers, **settings)
     try:
         yield server
     finally:
