@@ -9,7 +9,6 @@ version header and bounds request bodies before anything is parsed.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
+from fieldapp import __version__
 from sync import contract as c
 from sync.server import auth, conflicts, photos, pull, push
 from sync.server.auth import Caller
@@ -26,9 +27,7 @@ from sync.server.db import Database
 from sync.server.errors import ApiError
 from sync.server.errors import install as install_errors
 
-log = logging.getLogger(__name__)
-
-SERVER_VERSION = "0.1.0"
+SERVER_VERSION = __version__  # the server ships in FieldApp's own distribution (the server extra)
 OPEN_PATHS = {"/v1/info", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 Sha = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")]
 Scope = dict[str, Any]
@@ -175,8 +174,6 @@ def create_app(db_url: str | None = None, photos_dir: Path | str | None = None, 
                     x_chunk_sha256: Annotated[str | None, Header(alias=c.CHUNK_HASH_HEADER)] = None) -> c.UploadState:
         data = await request.body()
         # The file and database work is blocking: off the event loop, as FastAPI does for def routes.
-        from starlette.concurrency import run_in_threadpool
-
         return await run_in_threadpool(photos.put_chunk, db, files, me, sha, index, data, x_chunk_sha256,
                                        settings.chunk_bytes)
 
