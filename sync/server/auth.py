@@ -87,7 +87,7 @@ def add_user(db: Database, name: str, password: str, role: Role, unit: str, disp
         raise ValueError("a user name is 1 to 64 characters")
     if not password:
         raise ValueError("the password is empty")
-    with db.write() as s:
+    with db.write(feed=False) as s:
         if s.get(User, name) is not None:
             raise ValueError(f"user {name} exists already")
         s.add(User(name=name, display_name=display_name, role=str(role), unit=unit,
@@ -96,7 +96,7 @@ def add_user(db: Database, name: str, password: str, role: Role, unit: str, disp
 
 def disable_user(db: Database, name: str) -> None:
     """Disables the account: its existing tokens stop working at their next call."""
-    with db.write() as s:
+    with db.write(feed=False) as s:
         user = s.get(User, name)
         if user is None:
             raise ValueError(f"no user {name}")
@@ -113,7 +113,7 @@ def issue_token(s: Session, user: User, device_id: str, ttl: float) -> tuple[str
 
 def new_token(db: Database, settings: Settings, name: str, device_id: str = "") -> str:
     """An API token for scripts (the CLI's `token NAME`)."""
-    with db.write() as s:
+    with db.write(feed=False) as s:
         user = s.get(User, name)
         if user is None:
             raise ValueError(f"no user {name}")
@@ -138,9 +138,7 @@ def _locked(seconds: float) -> ApiError:
 
 
 def login(db: Database, settings: Settings, req: LoginRequest) -> LoginResponse:
-    # The wrong-password bookkeeping must commit, so the refusal is raised after the transaction.
-    refusal: ApiError | None = None
-    with db.write() as s:
+    with db.read() as s:
         user = s.get(User, req.user)
         now = utcnow()
         if user is None:
@@ -148,7 +146,16 @@ def login(db: Database, settings: Settings, req: LoginRequest) -> LoginResponse:
             raise WRONG_PASSWORD
         if user.locked_until is not None and user.locked_until > now:
             raise _locked((user.locked_until - now).total_seconds())
-        if not verify_password(req.password, user.password_hash):
+        stored = user.password_hash
+    # The slow hash runs outside any transaction: no write waits behind it.
+    right = verify_password(req.password, stored)
+    # The wrong-password bookkeeping must commit, so the refusal is raised after the transaction.
+    refusal: ApiError | None = None
+    with db.write(feed=False) as s:
+        user = s.get(User, req.user)
+        if user is None:  # removed meanwhile
+            raise WRONG_PASSWORD
+        if not right:
             user.failed_logins += 1
             over = user.failed_logins - settings.lock_after
             if over >= 0:
@@ -166,7 +173,7 @@ def login(db: Database, settings: Settings, req: LoginRequest) -> LoginResponse:
                 device = Device(device_id=req.device_id, pending_changes=0, pending_photos=0)
                 s.add(device)
             device.user = user.name
-            device.name = req.device_id if not req.device_name else req.device_name
+            device.name = req.device_name or req.device_id
             info = user_info(user)
     if refusal is not None:
         raise refusal
@@ -174,7 +181,7 @@ def login(db: Database, settings: Settings, req: LoginRequest) -> LoginResponse:
 
 
 def logout(db: Database, token: str) -> None:
-    with db.write() as s:
+    with db.write(feed=False) as s:
         row = s.get(Token, token_hash(token))
         if row is not None:
             row.revoked = True

@@ -28,7 +28,7 @@ def open_conflicts(db: Database, caller: Caller) -> ConflictList:
 
 
 def resolve(db: Database, caller: Caller, conflict_id: str) -> None:
-    with db.write() as s:
+    with db.write(feed=False) as s:
         row = s.get(ConflictRow, conflict_id)
         if row is None:
             raise not_found("冲突", "conflict")

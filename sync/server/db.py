@@ -256,17 +256,19 @@ class Database:
             yield s
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, feed: bool = True) -> Iterator[Session]:
         """One write transaction: everything or nothing.
 
         The feed's seq is what pull cursors point into. With concurrent writers on PostgreSQL a
         transaction holding seq 7 can commit after one holding seq 8 is already visible; a
-        client that pulled up to 8 would never see 7. So every write transaction first takes
-        one advisory lock, held to its commit: feed rows become visible in seq order. On SQLite
-        `BEGIN IMMEDIATE` serializes writers already. The lock also makes a record's
-        read-check-write (its version) safe without row locks."""
+        client that pulled up to 8 would never see 7. So a write transaction that may append
+        to the feed (`feed`) first takes one advisory lock, held to its commit: feed rows
+        become visible in seq order. The lock also makes a record's read-check-write (its
+        version) safe without row locks. Writes that touch neither (sign-in, tokens, uploads)
+        pass `feed=False` and do not queue behind it. On SQLite `BEGIN IMMEDIATE` serializes
+        every writer anyway."""
         with Session(self._writer, expire_on_commit=False) as s, s.begin():
-            if self.postgres:
+            if feed and self.postgres:
                 s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FEED_LOCK_KEY})
             yield s
 

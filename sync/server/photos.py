@@ -96,7 +96,7 @@ def start_upload(db: Database, files: PhotoFiles, sha: str, size: int, chunk_byt
         raise ApiError(413, ErrorCode.PHOTO_TOO_LARGE, f"照片超过平台允许的 {max_bytes} 字节",
                        f"the photo is larger than the platform's limit of {max_bytes} bytes",
                        detail={"max_photo_bytes": max_bytes})
-    with db.write() as s:
+    with db.write(feed=False) as s:
         stored = s.get(PhotoRow, sha)
         if stored is not None:
             return _state(files, sha, stored.size, chunk_bytes, True)
@@ -149,7 +149,7 @@ def _assemble(db: Database, files: PhotoFiles, caller: Caller, sha: str, size: i
     if got != sha:
         scratch.unlink(missing_ok=True)
         files.drop_chunks(sha)
-        with db.write() as s:
+        with db.write(feed=False) as s:
             up = s.get(UploadRow, sha)
             if up is not None:
                 s.delete(up)
@@ -158,7 +158,7 @@ def _assemble(db: Database, files: PhotoFiles, caller: Caller, sha: str, size: i
                        detail={"got": got})
     os.replace(scratch, target)
     try:
-        with db.write() as s:
+        with db.write(feed=False) as s:
             if s.get(PhotoRow, sha) is None:
                 s.add(PhotoRow(sha256=sha, size=size, stored_at=utcnow(), uploader=caller.name))
             up = s.get(UploadRow, sha)
