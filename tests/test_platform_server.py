@@ -164,9 +164,9 @@ def test_change_id_reused_with_other_content_refuses_the_whole_batch(office):
 
 
 def test_stale_update_of_another_field_is_merged(office):
-    sup = office.login("zhang")
+    sup, desk = office.login("zhang"), office.login("zhang")  # one supervisor, two devices
     tid = make_task(sup, "DC-1")
-    sup.pushed([change("tasks", tid, "update", {"title": "新标题"}, base_version=1)])
+    desk.pushed([change("tasks", tid, "update", {"title": "新标题"}, base_version=1)])
     res = sup.pushed([change("tasks", tid, "update", {"address": "解放路 1 号"}, base_version=1)])
     assert (res.results[0].outcome, res.results[0].version, res.conflicts) == ("applied", 3, [])
     (rec,) = sup.pull("tasks").records
@@ -174,9 +174,9 @@ def test_stale_update_of_another_field_is_merged(office):
 
 
 def test_stale_update_of_the_same_field_is_kept_as_a_conflict(office):
-    sup = office.login("zhang")
+    sup, desk = office.login("zhang"), office.login("zhang")  # one supervisor, two devices
     tid = make_task(sup, "DC-1")
-    sup.pushed([change("tasks", tid, "update", {"title": "他的"}, base_version=1)])
+    desk.pushed([change("tasks", tid, "update", {"title": "他的"}, base_version=1)])
     mine = change("tasks", tid, "update", {"title": "我的", "address": "新地址"}, base_version=1)
     res = sup.pushed([mine])
     (result,) = res.results
@@ -194,10 +194,36 @@ def test_stale_update_of_the_same_field_is_kept_as_a_conflict(office):
     error(sup.post("/v1/conflicts/nope/resolve"), 404, "not_found")
 
 
-def test_same_value_written_by_both_is_not_a_conflict(office):
+def test_a_devices_own_offline_edits_never_conflict_with_each_other_but_others_still_do(office):
+    """The device numbers its versions itself: its second offline edit says base_version 2,
+    though the platform gave its first edit another version (someone wrote in between)."""
     sup = office.login("zhang")
     tid = make_task(sup, "DC-1")
-    sup.pushed([change("tasks", tid, "update", {"title": "同一个"}, base_version=1)])
+    office.cli("assign", "DC-1", "li")
+    li = office.login("li")
+    fid = new_id()
+    li.pushed([change("findings", fid, fields={"task_id": tid, "description": "d", "status": "open", "note": ""})])
+    # offline, li edits the finding three times; meanwhile the supervisor changes its note and returns it
+    sup.pushed([change("findings", fid, "update", {"note": "组长的备注"}, base_version=1)])
+    office.cli("return", fid, "--reason", "证据不足")
+    mine = [change("findings", fid, "update", {"description": "第一次"}, base_version=1),
+            change("findings", fid, "update", {"description": "第二次"}, base_version=2),
+            change("findings", fid, "update", {"status": "closed", "note": "李的备注"}, base_version=3)]
+    res = li.pushed(mine)
+    assert [(r.outcome, r.version) for r in res.results] == [("applied", 4), ("applied", 5), ("conflict", 5)]
+    assert sorted((k.field, k.theirs, k.mine) for k in res.conflicts) == [
+        ("note", "组长的备注", "李的备注"), ("status", "rectifying", "closed")]
+    (rec,) = sup.pull("records").records
+    assert (rec.fields["description"], rec.fields["status"], rec.fields["note"]) == ("第二次", "rectifying", "组长的备注")
+    # having pulled version 5, li's next edit is made on it: no conflict with what li has seen
+    after = li.pushed([change("findings", fid, "update", {"status": "pending_check"}, base_version=5)])
+    assert (after.results[0].outcome, after.conflicts) == ("applied", [])
+
+
+def test_same_value_written_by_both_is_not_a_conflict(office):
+    sup, desk = office.login("zhang"), office.login("zhang")
+    tid = make_task(sup, "DC-1")
+    desk.pushed([change("tasks", tid, "update", {"title": "同一个"}, base_version=1)])
     res = sup.pushed([change("tasks", tid, "update", {"title": "同一个"}, base_version=1)])
     assert (res.results[0].outcome, res.conflicts) == ("applied", [])
 

@@ -136,7 +136,10 @@ class ChangeRow(Base):
     entity_id: Mapped[str] = mapped_column(String(36))
     payload_hash: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)  # the record's version once the change was applied
+    base_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # as the device sent it
+    # The platform's version the change was really made on (see records.seen_version).
+    seen_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     fields_changed: Mapped[list[str]] = mapped_column(JSON)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -53,6 +53,7 @@ class Outcome:
     conflicts: list[ConflictRow] = field(default_factory=list)
     code: ErrorCode | None = None
     message: Message | None = None
+    seen: int | None = None  # an update's base as the platform's version (records.seen_version)
 
 
 def _rejected(code: ErrorCode, zh: str, en: str) -> Outcome:
@@ -76,7 +77,7 @@ def _check_batch(req: PushRequest) -> None:
             raise bad_request("字段值不是有效的 JSON 数值", "a field holds NaN or infinity", change_id=ch.change_id)
 
 
-def _create(s: Session, caller: Caller, ch: Change) -> Outcome:
+def _create(s: Session, caller: Caller, ch: Change, _device_id: str) -> Outcome:
     rec = s.get(RecordRow, (ch.entity, ch.entity_id))
     if rec is not None:
         if not rec.deleted and rec.fields == ch.fields and records.can_see(s, caller, rec):
@@ -119,7 +120,7 @@ def _existing(s: Session, caller: Caller, ch: Change) -> RecordRow | Outcome:
     return rec
 
 
-def _update(s: Session, caller: Caller, ch: Change) -> Outcome:
+def _update(s: Session, caller: Caller, ch: Change, device_id: str) -> Outcome:
     rec = _existing(s, caller, ch)
     if isinstance(rec, Outcome):
         return rec
@@ -129,13 +130,13 @@ def _update(s: Session, caller: Caller, ch: Change) -> Outcome:
     for key in fixed:
         if key and key in ch.fields and ch.fields[key] != rec.fields.get(key):
             return _rejected(ErrorCode.BAD_REQUEST, f"{key} 不能修改", f"{key} cannot be changed")
-    if ch.base_version > rec.version:
-        return _rejected(ErrorCode.BAD_REQUEST, "基础版本比平台上的还新", "base_version is newer than the platform's")
-    applied, conflicts = records.update(s, rec, ch.fields, ch.base_version, change_id=ch.change_id, user=caller.name)
-    return Outcome(ChangeOutcome.CONFLICT if conflicts else ChangeOutcome.APPLIED, rec, applied, conflicts)
+    seen = records.seen_version(s, rec, device_id, ch.base_version)
+    applied, conflicts = records.update(s, rec, ch.fields, ch.base_version, change_id=ch.change_id,
+                                        user=caller.name, device_id=device_id, seen=seen)
+    return Outcome(ChangeOutcome.CONFLICT if conflicts else ChangeOutcome.APPLIED, rec, applied, conflicts, seen=seen)
 
 
-def _delete(s: Session, caller: Caller, ch: Change) -> Outcome:
+def _delete(s: Session, caller: Caller, ch: Change, _device_id: str) -> Outcome:
     rec = _existing(s, caller, ch)
     if isinstance(rec, Outcome):
         return rec
@@ -168,14 +169,15 @@ def push(db: Database, caller: Caller, req: PushRequest) -> PushResponse:
                 results.append(ChangeResult(change_id=ch.change_id, outcome=ChangeOutcome.DUPLICATE,
                                             version=stored.version))
                 continue
-            out = _ACTIONS[ch.action](s, caller, ch)
+            out = _ACTIONS[ch.action](s, caller, ch, req.device_id)
             if out.outcome == ChangeOutcome.REJECTED or out.rec is None:
                 results.append(ChangeResult(change_id=ch.change_id, outcome=ChangeOutcome.REJECTED,
                                             code=out.code, message=out.message))
                 continue
             records.keep_change(s, out.rec, change_id=ch.change_id, payload_hash=payload_hash,
                                 outcome=str(out.outcome), fields_changed=out.fields_changed,
-                                device_id=req.device_id, seq=ch.seq, hash=ch.hash)
+                                device_id=req.device_id, seq=ch.seq, hash=ch.hash, base_version=ch.base_version,
+                                seen_version=ch.base_version if out.seen is None else out.seen)
             if device.head_seq is None or ch.seq > device.head_seq:
                 device.head_seq, device.head_hash = ch.seq, ch.hash
             raised.extend(out.conflicts)

@@ -114,10 +114,30 @@ def append_feed(s: Session, rec: RecordRow, user: str | None = None) -> None:
 
 
 def keep_change(s: Session, rec: RecordRow, *, change_id: str, payload_hash: str, outcome: str,
-                fields_changed: list[str], device_id: str = PLATFORM_DEVICE, seq: int = 0, hash: str = "") -> None:
+                fields_changed: list[str], device_id: str = PLATFORM_DEVICE, seq: int = 0, hash: str = "",
+                base_version: int | None = None, seen_version: int | None = None) -> None:
+    base = rec.version - 1 if base_version is None else base_version
     s.add(ChangeRow(change_id=change_id, device_id=device_id, seq=seq, hash=hash, entity=rec.entity,
                     entity_id=rec.id, payload_hash=payload_hash, outcome=outcome, version=rec.version,
+                    base_version=base, seen_version=base if seen_version is None else seen_version,
                     fields_changed=fields_changed, received_at=utcnow()))
+
+
+def seen_version(s: Session, rec: RecordRow, device_id: str, base_version: int) -> int:
+    """The platform's version of `rec` that a device's change was really made on.
+
+    A device counts versions itself: its second offline edit of a record says base_version 2
+    though the platform may have given its first edit version 5 (others wrote in between). A
+    change made on top of the device's own previous change (base one more than that one's) was
+    made on what that one was made on; so were changes whose base the platform never reached
+    (the device counted changes the platform refused). Otherwise the device had pulled the
+    version it names."""
+    prev = s.scalars(select(ChangeRow).where(
+        ChangeRow.entity == rec.entity, ChangeRow.entity_id == rec.id, ChangeRow.device_id == device_id)
+        .order_by(ChangeRow.version.desc(), ChangeRow.received_at.desc()).limit(1)).first()
+    if prev is not None and (base_version == prev.base_version + 1 or base_version > rec.version):
+        return min(prev.seen_version, base_version)
+    return min(base_version, rec.version)
 
 
 def create(s: Session, entity: str, record_id: str, fields: dict[str, Any], *, task_id: str,
@@ -130,20 +150,23 @@ def create(s: Session, entity: str, record_id: str, fields: dict[str, Any], *, t
     return rec
 
 
-def touched_since(s: Session, rec: RecordRow, base_version: int) -> set[str]:
-    """The fields the accepted changes after `base_version` wrote."""
+def touched_since(s: Session, rec: RecordRow, seen: int, device_id: str) -> set[str]:
+    """The fields that other writers' accepted changes after version `seen` wrote (a device's
+    own changes are never news to it)."""
     rows = s.scalars(select(ChangeRow.fields_changed).where(
-        ChangeRow.entity == rec.entity, ChangeRow.entity_id == rec.id, ChangeRow.version > base_version))
+        ChangeRow.entity == rec.entity, ChangeRow.entity_id == rec.id, ChangeRow.version > seen,
+        ChangeRow.device_id != device_id))
     return {f for changed in rows for f in (changed or [])}
 
 
 def update(s: Session, rec: RecordRow, fields: dict[str, Any], base_version: int, *, change_id: str,
-           user: str) -> tuple[list[str], list[ConflictRow]]:
-    """Apply `fields`, made on `base_version`, field by field. A field that a later accepted
-    change wrote to another value is not applied: it becomes a Conflict (theirs: the value
-    kept, mine: the change's). Returns the applied fields and the conflicts; the version moves
-    when something was applied."""
-    stale = touched_since(s, rec, base_version) if rec.version != base_version else set()
+           user: str, device_id: str = PLATFORM_DEVICE, seen: int | None = None) -> tuple[list[str], list[ConflictRow]]:
+    """Apply `fields`, made on `base_version` (the platform's version `seen`, see
+    `seen_version`), field by field. A field that another writer changed since, to another
+    value, is not applied: it becomes a Conflict (theirs: the value kept, mine: the change's).
+    Returns the applied fields and the conflicts; the version moves when something was applied."""
+    seen = base_version if seen is None else seen
+    stale = touched_since(s, rec, seen, device_id) if rec.version != seen else set()
     applied: list[str] = []
     conflicts: list[ConflictRow] = []
     new_fields = dict(rec.fields)
@@ -180,10 +203,11 @@ def platform_update(s: Session, rec: RecordRow, fields: dict[str, Any], *, user:
     it always applies, and kept like a pushed change so a device's stale edit of the same
     fields becomes a conflict instead of silently undoing it."""
     change_id = str(uuid.uuid4())
-    applied, _ = update(s, rec, fields, rec.version, change_id=change_id, user=user)
+    base = rec.version
+    applied, _ = update(s, rec, fields, base, change_id=change_id, user=user)
     if applied:
         keep_change(s, rec, change_id=change_id, payload_hash=canonical_hash(fields),
-                    outcome="applied", fields_changed=applied)
+                    outcome="applied", fields_changed=applied, base_version=base)
     return applied
 
 
@@ -191,5 +215,5 @@ def platform_create(s: Session, entity: str, record_id: str, fields: dict[str, A
                     owner_unit: str, author: str = "platform") -> RecordRow:
     rec = create(s, entity, record_id, fields, task_id=task_id, owner_unit=owner_unit, author=author)
     keep_change(s, rec, change_id=str(uuid.uuid4()), payload_hash=canonical_hash(fields), outcome="applied",
-                fields_changed=sorted(fields))
+                fields_changed=sorted(fields), base_version=0)
     return rec
