@@ -13,7 +13,8 @@ import json
 import os
 import socket
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fieldapp import sync_state
 from fieldapp.cli import message_lang, open_store

@@ -154,6 +154,21 @@ def _short(exc: Exception) -> str:
 
 
 def _error(method: str, path: str, response: requests.Response) -> errors.SyncError:
+    err = _error_for(method, path, response)
+    # The contract's machine-readable code, for a caller that acts on one (the engine: a photo
+    # over the platform's limit is refused for good instead of stopping every sync).
+    err.code = _code_of(response)  # type: ignore[attr-defined]
+    return err
+
+
+def _code_of(response: requests.Response) -> str | None:
+    try:
+        return c.ErrorBody.model_validate_json(response.content).code
+    except ValidationError:
+        return None
+
+
+def _error_for(method: str, path: str, response: requests.Response) -> errors.SyncError:
     status = response.status_code
     try:
         body = c.ErrorBody.model_validate_json(response.content)

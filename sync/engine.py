@@ -23,14 +23,16 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from fieldapp import changelog, sync_state
-from fieldapp.errors import Interrupted, PhotoRejected
+from fieldapp.errors import Interrupted, InvalidInput, PhotoRejected, StorageFull
 from fieldapp.models import Conflict, Record
 from fieldapp.store import Store
 from sync import contract as c
@@ -93,6 +95,7 @@ class Syncer:
             min_free_bytes = int(os.environ.get("FIELDAPP_MIN_FREE_BYTES") or MIN_FREE_BYTES)
         self.min_free_bytes = min_free_bytes
         self.page_size = max(1, min(page_size, c.MAX_PULL))
+        self._unsendable: dict[str, dict[str, Any]] = {}  # photo hash → why it can never go up
 
     def run(self) -> SyncReport:
         info = self.client.info()
@@ -151,7 +154,19 @@ class Syncer:
         for n, sha in enumerate(missing):
             _check(self.cancel)
             self.progress("photos", n, len(missing))
-            self._upload(sha)
+            # A photo that can never go up as it is (over the platform's limit, lowered since
+            # it was taken; its file here damaged) must not stop the sync: everything recorded
+            # after it waited behind it for ever. Its record is refused at the push instead.
+            try:
+                self._upload(sha)
+            except PhotoRejected as exc:
+                self._unsendable[sha] = {"code": "photo_damaged",
+                                         "message": {"zh": exc.message("zh_CN"), "en": exc.message("en")}}
+            except errors.SyncError as exc:
+                if getattr(exc, "code", None) != c.ErrorCode.PHOTO_TOO_LARGE:
+                    raise
+                self._unsendable[sha] = {"code": str(c.ErrorCode.PHOTO_TOO_LARGE),
+                                         "message": {"zh": exc.message("zh_CN"), "en": exc.message("en")}}
         self.progress("photos", len(missing), len(missing))
 
     def _upload(self, sha: str) -> None:
@@ -203,12 +218,15 @@ class Syncer:
                 if result is None:
                     raise errors.BadAnswer(f"push: no result for change {e['id']}")
                 if result.outcome == c.ChangeOutcome.REJECTED:
+                    why = {"code": result.code, "message": result.message.model_dump() if result.message else None}
                     if result.code in _STAYS:
-                        stop = True  # it and what follows stay in the outbox
-                        break
+                        sha = json.loads(e["after"] or "{}").get("sha256") if e["entity"] == "photos" else None
+                        if sha not in self._unsendable:
+                            stop = True  # it and what follows stay in the outbox
+                            break
+                        why = self._unsendable[sha]  # its file can never arrive: refused for good
                     refused.append({"change_id": e["id"], "seq": e["seq"], "entity": e["entity"],
-                                    "entity_id": e["entity_id"], "code": result.code,
-                                    "message": result.message.model_dump() if result.message else None})
+                                    "entity_id": e["entity_id"], "action": e["action"], **why})
                 elif result.outcome == c.ChangeOutcome.DUPLICATE:
                     self.report.duplicates += 1
                 else:
@@ -247,6 +265,15 @@ class Syncer:
             if refused:
                 sync_state.put(conn, REFUSED, (sync_state.get(conn, REFUSED, []) + refused)[-1000:])
                 self.report.refused += refused
+                # A refused edit (or delete) is still applied here, and the platform's copy did
+                # not move, so no pull would ever bring it back: the record stayed unlike every
+                # other copy, and its version one ahead, so the next allowed edit named a base
+                # "newer than the platform's" and was refused too (lost). The contract has no
+                # fetch of one record: its stream is pulled again from the start, in this sync
+                # (the refused fields are no longer in the outbox, so the platform's values win).
+                for stream in {"tasks" if r["entity"] == "tasks" else "records" for r in refused
+                               if r["action"] != "create"}:
+                    sync_state.put(conn, sync_state.CURSOR_PREFIX + stream, 0)
             if answer.head is not None:
                 held = conn.exec_driver_sql("SELECT hash FROM change_log WHERE seq = ?", (answer.head.seq,)).first()
                 if held is None or held[0] != answer.head.hash:
@@ -346,7 +373,12 @@ class Syncer:
                     sync_state.put(conn, USERS, [u.model_dump(mode="json") for u in page.users])
                     applied += len(page.users)
                 sync_state.put(conn, sync_state.CURSOR_PREFIX + stream, page.cursor)
-        except (IntegrityError, ValueError, TypeError) as exc:
+        # Store.transaction hands SQLite's own error back (sqlite3.IntegrityError for a record
+        # whose parent is not here, InvalidInput for a duplicate task code): a page that does not
+        # fit the store is a bad answer like one that does not parse — rolled back whole.
+        except StorageFull as exc:
+            raise errors.LowDisk(free_mb=shutil.disk_usage(self.store.data_dir).free // (1 << 20)) from exc
+        except (IntegrityError, ValueError, TypeError, sqlite3.Error, InvalidInput) as exc:
             raise errors.BadAnswer(f"pull {stream}: {exc}") from exc
         except SQLAlchemyError as exc:
             raise errors.BadAnswer(f"pull {stream}: {type(exc).__name__}") from exc

@@ -20,6 +20,7 @@ Content-Length body), then with probability `rate` one fault is drawn for it (`f
 - truncate       forwarded, the answer's head and part of its body sent, then closed
 - garbage        forwarded, then answered 200 with a body that is not JSON
 - garbage_json   forwarded, then answered 200 with JSON that is not the contract's
+- rewrite        (only by `rule`) forwarded, the answer's body replaced by `rewrite(body)`
 
 `rule(method, path)` may force a fault for a request (deterministic tests); `log` lists
 (method, path, fault) of every request.
@@ -30,7 +31,8 @@ from __future__ import annotations
 import random
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
+from typing import Self
 from urllib.parse import urlsplit
 
 DEFAULT_FAULTS = {
@@ -51,6 +53,7 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.rule = rule
         self.rate = rate  # may be changed between requests
+        self.rewrite: Callable[[bytes], bytes] = lambda body: body  # for the "rewrite" fault
         self.log: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -58,6 +61,7 @@ class FaultProxy:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(64)
+        self._sock.settimeout(0.1)  # accept() wakes up to see `close` (closing the socket does not wake it)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._threads: list[threading.Thread] = []
@@ -68,15 +72,12 @@ class FaultProxy:
 
     def close(self) -> None:
         self._closing.set()
-        try:
-            self._sock.close()
-        except OSError:
-            pass
         self._acceptor.join(timeout=5)
+        self._sock.close()
         for t in list(self._threads):
             t.join(timeout=self.stall_seconds + 5)
 
-    def __enter__(self) -> "FaultProxy":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -102,6 +103,8 @@ class FaultProxy:
         while not self._closing.is_set():
             try:
                 conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
@@ -152,6 +155,12 @@ class FaultProxy:
         if fault == "truncate":
             cut = self.rng.randrange(0, max(1, len(body)))
             conn.sendall(head + body[:cut])
+            return False
+        if fault == "rewrite":  # forwarded; the answer's body replaced by self.rewrite(body)
+            new_body = self.rewrite(body)
+            lines = [ln for ln in head.split(b"\r\n") if ln and not ln.lower().startswith(b"content-length:")]
+            conn.sendall(b"\r\n".join(lines + [b"Content-Length: " + str(len(new_body)).encode()]) + b"\r\n\r\n"
+                         + new_body)
             return False
         if fault in ("garbage", "garbage_json"):
             junk = (b"<html>proxy says hello" + bytes(self.rng.getrandbits(8) for _ in range(16)) if fault == "garbage"

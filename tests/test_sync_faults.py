@@ -16,24 +16,34 @@ Round counts (CI defaults keep this file to a few minutes on 2 cores):
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from fault_proxy import FaultProxy
 from platform_fixtures import start_platform
+from sqlalchemy import select
 from sync_checks import (
-    Actor, assert_conflicts_kept, assert_healthy, assert_photos_once, assert_store_on_platform, db_snapshot,
-    noise_jpeg, pending, server_rows, server_state, sync,
+    Actor,
+    assert_conflicts_kept,
+    assert_healthy,
+    assert_photos_once,
+    assert_store_on_platform,
+    db_snapshot,
+    noise_jpeg,
+    pending,
+    server_state,
+    sync,
 )
 
 from fieldapp import sync_state
-from fieldapp.errors import FieldAppError
-from fieldapp.models import Task
+from fieldapp.models import Finding, Task
 from fieldapp.services import findings, tasks, visits
 from fieldapp.store import Store
 from sync import errors
@@ -41,7 +51,7 @@ from sync.cli import client_for, sign_in
 from sync.client import PlatformClient
 from sync.credentials import TokenStore
 from sync.engine import Syncer
-from fault_proxy import FaultProxy
+from sync.server import records as server_records
 
 UNIT = "市督查室"
 KILL_ROUNDS = int(os.environ.get("FIELDAPP_SYNC_KILL_ROUNDS", "50"))
@@ -150,7 +160,7 @@ def test_sync_through_a_faulty_network_loses_and_doubles_nothing(server, team, t
                 outcome = "ok"
             except errors.SyncError as exc:
                 outcome = type(exc).__name__
-            except Exception as exc:  # noqa: BLE001 - the point: nothing but a SyncError may escape
+            except Exception as exc:
                 raise AssertionError(f"seed {SEED}, round {round_no}: {type(exc).__name__}: {exc}") from exc
             finally:
                 client.close()
@@ -162,3 +172,266 @@ def test_sync_through_a_faulty_network_loses_and_doubles_nothing(server, team, t
     converge(server, sup, ins)
     assert_all_there(server, sup, ins, {"zhou": [sup], "li": [ins]})
     assert outcomes.get("ok", 0) > 0 and len(outcomes) > 1  # the storm let some through and stopped others
+
+
+# ---------------------------------------------------------------- SIGKILL at any instant
+
+APP = [sys.executable, "-m", "ui", "sync", "--data-dir"]
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ, FIELDAPP_KEYRING="file", FIELDAPP_LANG="en")
+    env.pop("FIELDAPP_MIN_FREE_BYTES", None)
+    return env
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_sync_killed_at_any_instant_loses_and_doubles_nothing(server, tmp_path, request):
+    """`fieldapp sync` in a child process, killed with SIGKILL at a random instant, again and
+    again, while the inspector records more between the kills and the supervisor edits the
+    same findings; then one clean sync."""
+    rng = seeded(request)
+    server.add_user("zhou", "supervisor", UNIT)
+    server.add_user("li", "inspector", UNIT)
+    sup = Store(tmp_path / "zhou")
+    li_dir = tmp_path / "li"
+    try:
+        sign_in(sup, server.base_url, "zhou", server.passwords["zhou"])
+        for i in range(2):
+            tasks.create_task(sup, title=f"督查 {i}", code=f"K-{i}")
+        sync(sup)
+        for i in range(2):
+            server.cli("assign", f"K-{i}", "li")
+        with Store(li_dir) as ins:
+            sign_in(ins, server.base_url, "li", server.passwords["li"])
+        boss = Actor("zhou", "supervisor", sup, rng, tmp_path / "scratch")
+        # How long a whole child sync takes here (start-up included), to aim the kills inside it.
+        started = time.monotonic()
+        first = subprocess.run(APP + [str(li_dir)], env=_child_env(), capture_output=True, text=True, timeout=120,
+                               check=False)
+        assert first.returncode == 0, first.stderr
+        whole = time.monotonic() - started
+        kinds: dict[str, int] = {}
+        killed = finished = 0
+        for round_no in range(KILL_ROUNDS):
+            with Store(li_dir) as ins:
+                worker = Actor("li", "inspector", ins, rng, tmp_path / "scratch")
+                worker.n = round_no * 10
+                for _ in range(rng.randrange(1, 5)):
+                    kind = worker.act()
+                    kinds[kind] = kinds.get(kind, 0) + 1
+            if rng.random() < 0.5:  # the platform moves too: the child has something to pull
+                boss.act()
+                sync(sup)
+            proc = subprocess.Popen(APP + [str(li_dir)], env=_child_env(), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+            try:
+                if rng.random() < 0.2:  # anywhere, start-up included
+                    time.sleep(rng.uniform(0, whole))
+                else:  # inside the sync: after its first progress line
+                    proc.stderr.read(1)
+                    time.sleep(rng.uniform(0, max(0.05, whole / 2)))
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                code = proc.wait(timeout=60)
+                proc.stderr.close()
+            if code == -signal.SIGKILL:
+                killed += 1
+            else:
+                assert code == 0, f"seed {SEED}, round {round_no}: the sync exited {code}"
+                finished += 1
+        print(f"{KILL_ROUNDS} kills ({killed} mid-sync, {finished} had finished), a whole sync {whole:.2f} s; "
+              f"recorded between kills: {kinds}")
+        with Store(li_dir) as ins:
+            assert_healthy(ins)  # what the kills left, before any repair by a sync
+            converge(server, sup, ins)
+            assert_all_there(server, sup, ins, {"zhou": [sup], "li": [ins]})
+            assert_store_on_platform(server, ins)
+    finally:
+        sup.close()
+
+
+# ---------------------------------------------------------------- answers that are not answers
+
+
+PUBLISHED = 6
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A platform where supervisor zhou published PUBLISHED tasks, all assigned to li (shared
+    by the tests below: each signs li in on a fresh data dir of its own)."""
+    base = tmp_path_factory.mktemp("published")
+    srv = start_platform(base, chunk_bytes=CHUNK)
+    try:
+        srv.add_user("zhou", "supervisor", UNIT)
+        srv.add_user("li", "inspector", UNIT)
+        with Store(base / "zhou", author="zhou") as sup:
+            sign_in(sup, srv.base_url, "zhou", srv.passwords["zhou"])
+            for i in range(PUBLISHED):
+                tasks.create_task(sup, title=f"督查 {i}", code=f"B-{i}")
+            sync(sup)
+        for i in range(PUBLISHED):
+            srv.cli("assign", f"B-{i}", "li")
+        yield srv
+    finally:
+        srv.stop()
+        text = srv.log_path.read_text(errors="replace")
+        assert "Traceback" not in text, f"the server logged an error:\n{text[-6000:]}"
+
+
+@pytest.fixture
+def fresh_li(published, tmp_path, monkeypatch):
+    monkeypatch.setenv("FIELDAPP_KEYRING", "file")
+    store = Store(tmp_path / "li")
+    try:
+        sign_in(store, published.base_url, "li", published.passwords["li"])
+        yield store
+    finally:
+        store.close()
+
+
+BAD_PAGES = {
+    "not JSON": lambda page: b"<html>502 Bad Gateway</html>",
+    "JSON, not a page": lambda page: b'{"stream": "tasks", "cursor": "soon"}',
+    "cursor backwards": lambda page: re.sub(rb'"cursor":\d+', b'"cursor":0', page, count=1),
+    "a value that does not fit": lambda page: page.replace(b'"deadline_kind":"none"', b'"deadline_kind":"none",'
+                                                           b'"created_at":"yesterday"', 1),
+    "a record of an unknown task": lambda page: page.replace(b'"entity":"tasks"', b'"entity":"visits"', 1),
+}
+
+
+@pytest.mark.parametrize("how", list(BAD_PAGES))
+def test_a_bad_pull_page_changes_nothing_of_the_store(published, fresh_li, how):
+    """The platform answers the second page of tasks wrongly: the sync stops with BadAnswer and
+    the store is exactly as the first page left it (every table, row by row); the next good
+    sync carries on from there."""
+    ins = fresh_li
+    pages = {"n": 0}
+
+    def rule(method: str, path: str) -> str | None:
+        if path == "/v1/pull/tasks":
+            pages["n"] += 1
+            return "rewrite" if pages["n"] == 2 else "pass"
+        return "pass"
+
+    with FaultProxy(published.base_url, rule=rule, rate=0.0) as proxy:
+        proxy.rewrite = BAD_PAGES[how]
+        snapshots: list[dict] = []
+        client = faulty_client(ins, proxy, read_timeout=10)
+        syncer = Syncer(ins, client, page_size=PUBLISHED // 2,
+                        progress=lambda stage, _d, _t: snapshots.append(db_snapshot(ins))
+                        if stage == "pull:tasks" else None)
+        with pytest.raises(errors.BadAnswer):
+            syncer.run()
+        client.close()
+    assert pages["n"] == 2 and len(snapshots) == 1
+    assert db_snapshot(ins) == snapshots[0]
+    with ins.reader() as con:
+        assert con.execute("SELECT COUNT(*) FROM tasks").fetchone()[0] == PUBLISHED // 2
+    assert sync(ins).pulled["tasks"] == PUBLISHED - PUBLISHED // 2  # the rest, from the cursor the good page left
+    assert_store_on_platform(published, ins, all_of_server=True)
+    assert_healthy(ins)
+
+
+def test_too_little_disk_pulls_nothing(published, fresh_li):
+    """Below the free-space threshold nothing is pulled (LowDisk), nothing of the store changes;
+    above it the same sync goes through."""
+    ins = fresh_li
+    before = db_snapshot(ins)
+    client = client_for(ins)
+    try:
+        with pytest.raises(errors.LowDisk) as low:
+            Syncer(ins, client, min_free_bytes=1 << 62).run()
+    finally:
+        client.close()
+    assert "MB" in low.value.message("en")
+    after = db_snapshot(ins)
+    # the platform's photo limit, learnt from /v1/info, is the one thing written
+    assert {k: v for k, v in after.items() if k != "sync_state"} == {k: v for k, v in before.items() if k != "sync_state"}
+    assert [r for r in after["sync_state"] if r[0] != sync_state.MAX_PHOTO_BYTES] == \
+        [r for r in before["sync_state"] if r[0] != sync_state.MAX_PHOTO_BYTES]
+    assert sync(ins).pulled["tasks"] == PUBLISHED
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_a_refused_edit_gives_way_to_the_platforms_value_and_blocks_nothing(published, fresh_li):
+    """An inspector may not change a dispatch field: the platform refuses it for good. The
+    record here goes back to the platform's values and version (not left different from every
+    other copy), and the inspector's next, allowed, edit of it goes through."""
+    ins = fresh_li
+    sync(ins)
+    with ins.session() as s:
+        tid = s.scalars(select(Task.id).where(Task.code == "B-0")).one()
+    with ins.transaction() as s:
+        t = s.get(Task, tid)
+        t.title = "改过的标题"  # a dispatch field: the platform's
+    report = sync(ins)
+    assert [(r["entity_id"], r["code"]) for r in report.refused] == [(tid, "forbidden")]
+    assert_store_on_platform(published, ins)  # the title and version are the platform's again
+    with ins.transaction() as s:
+        s.get(Task, tid).status = "in_progress"  # the one task field an inspector writes
+    report = sync(ins)
+    assert report.refused == [] and report.pushed == 1
+    assert server_state(published)["tasks"][tid]["fields"]["status"] == "in_progress"
+    assert_store_on_platform(published, ins)
+    assert pending(ins) == 0
+
+
+def test_a_photo_the_platform_will_never_take_blocks_nothing_behind_it(tmp_path):
+    """A photo over the platform's limit (lowered since it was taken) can never go up. It is
+    refused for good, said once, and the visit and finding recorded after it still go up."""
+    srv = start_platform(tmp_path, chunk_bytes=CHUNK, max_photo_bytes=20000)
+    try:
+        srv.add_user("zhou", "supervisor", UNIT)
+        srv.add_user("li", "inspector", UNIT)
+        with Store(tmp_path / "zhou") as sup:
+            sign_in(sup, srv.base_url, "zhou", srv.passwords["zhou"])
+            (tid,) = tasks.create_task(sup, title="督查", code="P-1").tasks
+            sync(sup)
+        srv.cli("assign", "P-1", "li")
+        with Store(tmp_path / "li") as ins:
+            sign_in(ins, srv.base_url, "li", srv.passwords["li"])
+            sync(ins)
+            fid = findings.record_finding(ins, tid, description="垃圾堆放").findings.pop()
+            sync_state.write(ins, **{sync_state.MAX_PHOTO_BYTES: 10**8})  # as the limit was when it was taken
+            big = noise_jpeg(tmp_path / "big.jpg", random.Random(1), size=(200, 150))
+            small = noise_jpeg(tmp_path / "small.jpg", random.Random(2), size=(40, 30))
+            assert big.stat().st_size > 20000 > small.stat().st_size
+            (big_id,) = findings.add_photos(ins, fid, [big]).photos
+            (small_id,) = findings.add_photos(ins, fid, [small]).photos
+            (vid,) = visits.record_visit(ins, tid, visited_at=dt.datetime(2026, 5, 6, 9, 30)).visits
+            report = sync(ins)
+            assert [(r["entity_id"], r["code"]) for r in report.refused] == [(big_id, "photo_too_large")]
+            assert report.pending_changes == 0 and report.photos_uploaded == 1
+            there = server_state(srv)
+            assert set(there["photos"]) == {small_id} and set(there["visits"]) == {vid} and fid in there["findings"]
+            assert sync(ins).refused == []  # said once
+    finally:
+        srv.stop()
+
+
+@pytest.mark.xfail(not hasattr(server_records, "seen_version"), strict=True, reason=(
+    "SERVER BUG (sync/server/records.py update/touched_since): a device's second offline edit of "
+    "a field conflicts with its own first edit whenever anyone else wrote the record meanwhile: "
+    "the fields 'touched since base_version' include the same device's earlier changes of the "
+    "batch/log, which that device had seen. The user's latest value loses to their previous one "
+    "(kept only as a conflict against themselves). Fix: leave out of `stale` the changes with "
+    "the pushing device_id and a lower seq. (Being fixed in sync/server/records.py: `seen_version`; "
+    "the mark goes once that is in.)"))
+def test_a_second_offline_edit_does_not_conflict_with_the_first(published, fresh_li):
+    ins = fresh_li
+    sync(ins)
+    with ins.session() as s:
+        tid = s.scalars(select(Task.id).where(Task.code == "B-1")).one()
+    fid = findings.record_finding(ins, tid, description="初记").findings.pop()
+    sync(ins)
+    published.cli("return", fid, "--reason", "请补充整改后照片")  # another writer: the platform
+    for text in ("第一次改", "第二次改"):  # offline, the inspector edits the description twice
+        with ins.transaction() as s:
+            s.get(Finding, fid).description = text
+    report = sync(ins)
+    assert server_state(published)["findings"][fid]["fields"]["description"] == "第二次改"
+    assert report.conflicts == 0
