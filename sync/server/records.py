@@ -150,13 +150,14 @@ def create(s: Session, entity: str, record_id: str, fields: dict[str, Any], *, t
     return rec
 
 
-def touched_since(s: Session, rec: RecordRow, seen: int, device_id: str) -> set[str]:
-    """The fields that other writers' accepted changes after version `seen` wrote (a device's
-    own changes are never news to it)."""
-    rows = s.scalars(select(ChangeRow.fields_changed).where(
-        ChangeRow.entity == rec.entity, ChangeRow.entity_id == rec.id, ChangeRow.version > seen,
-        ChangeRow.device_id != device_id))
-    return {f for changed in rows for f in (changed or [])}
+def touched_since(s: Session, rec: RecordRow, seen: int, own_device: str | None = None) -> set[str]:
+    """The fields that accepted changes after version `seen` wrote, but for those of
+    `own_device` (the changes a device's change was built on are no news to it)."""
+    q = select(ChangeRow.fields_changed).where(
+        ChangeRow.entity == rec.entity, ChangeRow.entity_id == rec.id, ChangeRow.version > seen)
+    if own_device is not None:
+        q = q.where(ChangeRow.device_id != own_device)
+    return {f for changed in s.scalars(q) for f in (changed or [])}
 
 
 def update(s: Session, rec: RecordRow, fields: dict[str, Any], base_version: int, *, change_id: str,
@@ -166,7 +167,11 @@ def update(s: Session, rec: RecordRow, fields: dict[str, Any], base_version: int
     value, is not applied: it becomes a Conflict (theirs: the value kept, mine: the change's).
     Returns the applied fields and the conflicts; the version moves when something was applied."""
     seen = base_version if seen is None else seen
-    stale = touched_since(s, rec, seen, device_id) if rec.version != seen else set()
+    # Read as made on an earlier version than it names: it was built on the device's own
+    # changes in between. A device that names a stale version of its own making is treated as
+    # any other writer (its earlier change is then news to it).
+    own = device_id if seen < base_version else None
+    stale = touched_since(s, rec, seen, own) if rec.version != seen else set()
     applied: list[str] = []
     conflicts: list[ConflictRow] = []
     new_fields = dict(rec.fields)
