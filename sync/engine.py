@@ -96,6 +96,7 @@ class Syncer:
         self.min_free_bytes = min_free_bytes
         self.page_size = max(1, min(page_size, c.MAX_PULL))
         self._unsendable: dict[str, dict[str, Any]] = {}  # photo hash → why it can never go up
+        self._versions: dict[str, int] = {}  # change id → the record's version on the platform after it
 
     def run(self) -> SyncReport:
         info = self.client.info()
@@ -231,6 +232,8 @@ class Syncer:
                     self.report.duplicates += 1
                 else:
                     self.report.pushed += 1
+                if result.version is not None:
+                    self._versions[e["id"]] = result.version
                 pushed = e["seq"]
                 done += 1
             self._record_push(pushed, answer, refused)
@@ -259,7 +262,9 @@ class Syncer:
         return dict(zip(columns, row)) if row else {}
 
     def _record_push(self, pushed: int, answer: c.PushResponse, refused: list[dict[str, Any]]) -> None:
-        with self.store.transaction() as s:
+        # Origin "pulled": the only records this transaction writes are the platform's values
+        # of fields our changes lost (see _keep_conflict), which must never be pushed back.
+        with self.store.transaction(origin=changelog.PULLED) as s:
             conn = s.connection()
             sync_state.put(conn, PUSHED_SEQ, pushed)
             if refused:
@@ -281,10 +286,7 @@ class Syncer:
                 sync_state.put(conn, sync_state.ACKED_HEAD, {"seq": answer.head.seq, "hash": answer.head.hash})
                 self.report.head = answer.head.model_dump()
             for k in answer.conflicts:
-                if s.get(Conflict, k.id) is None:
-                    s.add(Conflict(id=k.id, server_id=k.id, entity=k.entity, entity_id=k.entity_id, field=k.field,
-                                   theirs=k.theirs, mine=k.mine, change_id=k.change_id))
-                    self.report.conflicts += 1
+                self._keep_conflict(s, k)
 
     def keep_conflicts(self) -> None:
         """The platform's open conflicts of this device's own changes, kept here if they are not.
@@ -298,19 +300,42 @@ class Syncer:
         listed = self.client.conflicts()
         if not listed:
             return
-        with self.store.transaction() as s:
+        with self.store.transaction(origin=changelog.PULLED) as s:
             conn = s.connection()
             for k in listed:
-                if s.get(Conflict, k.id) is not None:
-                    continue
                 own = conn.exec_driver_sql(
                     "SELECT 1 FROM change_log WHERE id = ? AND (origin IS NULL OR origin = ?)",
                     (k.change_id, changelog.LOCAL)).first()
-                if own is None:
-                    continue
-                s.add(Conflict(id=k.id, server_id=k.id, entity=k.entity, entity_id=k.entity_id, field=k.field,
-                               theirs=k.theirs, mine=k.mine, change_id=k.change_id))
-                self.report.conflicts += 1
+                if own is not None:
+                    self._keep_conflict(s, k)
+
+    def _keep_conflict(self, s: Any, k: c.Conflict) -> None:
+        """Keep a conflict (once), and give its field the platform's value here.
+
+        The platform kept `theirs`, and when nothing else of the change applied, the record did
+        not move there, so no pull brings it: if a pull skipped the field while our change was
+        still in the outbox (an edit made during a sync), the record kept our losing value for
+        ever — unlike every other copy, and "keep theirs" would close the conflict on a value
+        the platform does not hold. So `theirs` is written here, unless a newer local edit of
+        the field is still to go up, and the platform's version with it when nothing of the
+        record is. Pulls after this bring anything newer."""
+        if s.get(Conflict, k.id) is not None:
+            return
+        s.add(Conflict(id=k.id, server_id=k.id, entity=k.entity, entity_id=k.entity_id, field=k.field,
+                       theirs=k.theirs, mine=k.mine, change_id=k.change_id))
+        self.report.conflicts += 1
+        obj = s.get(MODELS[k.entity], k.entity_id)
+        if obj is None:
+            return
+        pending = self._pending_fields(s, k.entity, k.entity_id)
+        try:
+            values = from_wire(k.entity, {k.field: k.theirs}) if k.field not in pending else {}
+        except (ValueError, TypeError) as exc:
+            raise errors.BadAnswer(f"conflict {k.id}: {exc}") from exc
+        for key, value in values.items():
+            setattr(obj, key, value)
+        version = self._versions.get(k.change_id)
+        self._take_version(s, obj, version if version is not None and not pending else obj.version)
 
     # ------------------------------------------------------------------ pull
 
@@ -424,17 +449,22 @@ class Syncer:
         # (silently overwriting another writer) or refuse a base "newer than the platform's"
         # for good (the edit lost).
         if obj.version != r.version:
-            obj.version = r.version
             changed = True
         if changed:
-            s.flush()
-            if obj.version != r.version:
-                # Same number, other values: the change log's hook counted the pulled fields as
-                # one more version (it only recognises the platform's number when the number
-                # moves). Set the platform's number back; logged as pulled, never pushed.
-                obj.version = r.version
-                s.flush()
+            self._take_version(s, obj, r.version)
         return int(changed)
+
+    @staticmethod
+    def _take_version(s: Any, obj: Record, version: int) -> None:
+        """Flush `obj`'s pulled values with the platform's `version` (logged as pulled)."""
+        obj.version = version
+        s.flush()
+        if obj.version != version:
+            # Same number, other values: the change log's hook counted the pulled fields as one
+            # more version (it only recognises the platform's number when the number moves).
+            # Set the platform's number back; logged as pulled, never pushed.
+            obj.version = version
+            s.flush()
 
     @staticmethod
     def _has_children(s: Any, entity: str, entity_id: str) -> bool:

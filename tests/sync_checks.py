@@ -27,6 +27,7 @@ from sync.records import MODELS, to_wire
 
 # Moved by every local update (and by a pull), never sent in an update: not compared.
 _NOT_COMPARED = {"updated_at"}
+_COLUMNS = {entity: {col.key for col in model.__table__.columns} for entity, model in MODELS.items()}
 
 
 def server_rows(platform, sql: str, *args: Any) -> list[tuple]:
@@ -61,14 +62,17 @@ def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k not in _NOT_COMPARED}
 
 
-def record_diffs(local: dict[str, Any], there: dict[str, Any]) -> list[str]:
-    """How a local record differs from the platform's (fields the platform does not hold are
-    compared only when both have them: a platform may keep fewer)."""
+def record_diffs(entity: str, local: dict[str, Any], there: dict[str, Any]) -> list[str]:
+    """How a local record differs from the platform's. A field the platform holds that this
+    FieldApp has no column for (the platform's own, e.g. a returned finding's `returned_at`) is
+    not compared: a pull drops it by design."""
     problems = []
     if there["deleted"]:
         return ["deleted on the platform"]
     mine, theirs = _comparable(local["fields"]), _comparable(there["fields"])
     for key in sorted(mine.keys() | theirs.keys()):
+        if key not in mine and key not in _COLUMNS[entity]:
+            continue
         if key not in theirs or key not in mine:
             problems.append(f"{key}: only {'here' if key in mine else 'there'}")
         elif mine[key] != theirs[key]:
@@ -90,7 +94,7 @@ def assert_store_on_platform(platform, store: Store, *, all_of_server: bool = Fa
             if rid not in there[entity]:
                 problems.append(f"{entity} {rid}: not on the platform")
                 continue
-            problems += [f"{entity} {rid}: {p}" for p in record_diffs(rec, there[entity][rid])]
+            problems += [f"{entity} {rid}: {p}" for p in record_diffs(entity, rec, there[entity][rid])]
         if all_of_server:
             extra = {rid for rid, r in there[entity].items()
                      if not r["deleted"] and (tasks is None or r["task_id"] in tasks)} - here[entity].keys()

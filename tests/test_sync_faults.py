@@ -36,6 +36,7 @@ from sync_checks import (
     assert_photos_once,
     assert_store_on_platform,
     db_snapshot,
+    local_conflicts,
     noise_jpeg,
     pending,
     server_state,
@@ -51,7 +52,6 @@ from sync.cli import client_for, sign_in
 from sync.client import PlatformClient
 from sync.credentials import TokenStore
 from sync.engine import Syncer
-from sync.server import records as server_records
 
 UNIT = "市督查室"
 KILL_ROUNDS = int(os.environ.get("FIELDAPP_SYNC_KILL_ROUNDS", "50"))
@@ -413,15 +413,10 @@ def test_a_photo_the_platform_will_never_take_blocks_nothing_behind_it(tmp_path)
         srv.stop()
 
 
-@pytest.mark.xfail(not hasattr(server_records, "seen_version"), strict=True, reason=(
-    "SERVER BUG (sync/server/records.py update/touched_since): a device's second offline edit of "
-    "a field conflicts with its own first edit whenever anyone else wrote the record meanwhile: "
-    "the fields 'touched since base_version' include the same device's earlier changes of the "
-    "batch/log, which that device had seen. The user's latest value loses to their previous one "
-    "(kept only as a conflict against themselves). Fix: leave out of `stale` the changes with "
-    "the pushing device_id and a lower seq. (Being fixed in sync/server/records.py: `seen_version`; "
-    "the mark goes once that is in.)"))
 def test_a_second_offline_edit_does_not_conflict_with_the_first(published, fresh_li):
+    """Found here as a server bug (the device's second offline edit of a field conflicted with
+    its own first one whenever another writer touched the record meanwhile: the user's latest
+    value lost to their previous one); fixed in the platform's merge (2f7d9f2, seen_version)."""
     ins = fresh_li
     sync(ins)
     with ins.session() as s:
@@ -435,3 +430,43 @@ def test_a_second_offline_edit_does_not_conflict_with_the_first(published, fresh
     report = sync(ins)
     assert server_state(published)["findings"][fid]["fields"]["description"] == "第二次改"
     assert report.conflicts == 0
+
+
+def test_an_edit_made_during_a_sync_that_then_loses_leaves_the_platforms_value(published, fresh_li, tmp_path):
+    """The inspector edits a finding's description while a sync runs (after its push, before its
+    pull); the pull brings the supervisor's new description but keeps the unsent edit's field;
+    the next push loses that field to the supervisor's (a conflict, nothing applied, so the
+    record does not move on the platform and no pull brings it again). The record here must end
+    with the platform's value and version, the inspector's kept in the conflict."""
+    ins = fresh_li
+    sync(ins)
+    with ins.session() as s:
+        tid = s.scalars(select(Task.id).where(Task.code == "B-2")).one()
+    fid = findings.record_finding(ins, tid, description="初记").findings.pop()
+    sync(ins)
+    with Store(tmp_path / "zhou2") as sup:
+        sign_in(sup, published.base_url, "zhou", published.passwords["zhou"])
+        sync(sup)
+        with sup.transaction() as s:
+            s.get(Finding, fid).description = "组长改的"
+        sync(sup)
+
+    def edit_between_push_and_pull(stage: str, _done: int, _total: int) -> None:
+        if stage == "pull:tasks" and not edited:
+            edited.append(True)
+            with ins.transaction() as s:
+                s.get(Finding, fid).description = "督查员改的"
+
+    edited: list[bool] = []
+    client = client_for(ins)
+    try:
+        Syncer(ins, client, progress=edit_between_push_and_pull).run()
+    finally:
+        client.close()
+    assert edited
+    report = sync(ins)
+    assert report.conflicts == 1
+    assert server_state(published)["findings"][fid]["fields"]["description"] == "组长改的"
+    assert_store_on_platform(published, ins)
+    ((_, k),) = local_conflicts(ins).items()
+    assert (k.field, k.theirs, k.mine) == ("description", "组长改的", "督查员改的")
