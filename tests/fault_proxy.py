@@ -11,6 +11,8 @@ Content-Length body), then with probability `rate` one fault is drawn for it (`f
 
 - pass           forwarded, the answer relayed
 - drop_before    the connection is closed before anything is forwarded
+- cut_request    the request's head and part of its body reach the platform, then both
+                 connections close (a chunk cut off mid-upload)
 - drop_after     forwarded and answered by the platform (it applied the request), then the
                  connection is closed without a byte to the client: the lost response
 - stall          forwarded, then the answer held back past the client's read timeout, then
@@ -36,7 +38,7 @@ from typing import Self
 from urllib.parse import urlsplit
 
 DEFAULT_FAULTS = {
-    "drop_before": 5, "drop_after": 8, "stall": 3, "stall_before": 2, "error": 8,
+    "drop_before": 5, "cut_request": 4, "drop_after": 8, "stall": 3, "stall_before": 2, "error": 8,
     "truncate": 6, "garbage": 5, "garbage_json": 3,
 }
 FAULTS = ("pass",) + tuple(DEFAULT_FAULTS)
@@ -136,6 +138,14 @@ class FaultProxy:
             return False
         if fault == "stall_before":
             self._closing.wait(self.stall_seconds)
+            return False
+        if fault == "cut_request":
+            head, _, body = request.partition(b"\r\n\r\n")
+            try:
+                with socket.create_connection(self.upstream, timeout=10) as up:
+                    up.sendall(head + b"\r\n\r\n" + body[:self.rng.randrange(0, max(1, len(body)))])
+            except OSError:
+                pass
             return False
         if fault == "error":
             status = self.rng.choice((500, 502, 503))

@@ -203,11 +203,14 @@ def noise_jpeg(path: Path, rng, size: tuple[int, int] = (96, 72)) -> Path:
     return path
 
 
+SUBMITTED = ("pending_check", "closed")
+
+
 class Actor:
     """One FieldApp's user making random changes of the kinds their role may make.
 
-    A supervisor creates tasks, edits their dispatch fields and status, and edits any finding's
-    requirement or description (the unit's); an inspector records visits, findings and photos
+    A supervisor creates tasks, edits their dispatch fields and status, and edits the
+    requirement or description of any finding submitted for checking; an inspector records visits, findings and photos
     on the tasks they hold, edits their own findings (text and status) and a task's status."""
 
     def __init__(self, name: str, role: str, store: Store, rng, scratch: Path) -> None:
@@ -247,8 +250,9 @@ class Actor:
                 return kind
         return ""
 
-    SUPERVISOR: ClassVar[dict[str, int]] = {"task": 2, "dispatch": 3, "task_status": 1, "finding_text": 4}
-    INSPECTOR: ClassVar[dict[str, int]] = {"visit": 2, "finding": 3, "photo": 2, "finding_text": 4, "finding_status": 2, "task_status": 2}
+    SUPERVISOR: ClassVar[dict[str, int]] = {"task": 1, "dispatch": 2, "task_status": 3, "finding_text": 4}
+    INSPECTOR: ClassVar[dict[str, int]] = {"visit": 2, "finding": 2, "photo": 2, "finding_text": 3,
+                                           "finding_status": 3, "task_status": 3}
 
     def text(self, what: str) -> str:
         return f"{what} {self.name}#{self.n}-{self.rng.randrange(1000)}"
@@ -281,7 +285,11 @@ class Actor:
     def _finding_text(self) -> bool:
         from fieldapp.models import Finding
 
-        ids = self._ids(Finding) if self.role == "supervisor" else self._ids(Finding, author=self.name)
+        if self.role == "supervisor":  # a finding is its author's alone until submitted for checking
+            with self.store.session() as s:
+                ids = sorted(s.scalars(select(Finding.id).where(Finding.status.in_(SUBMITTED))))
+        else:
+            ids = self._ids(Finding, author=self.name)
         if not ids:
             return False
         field = self.rng.choice(("requirement", "description"))

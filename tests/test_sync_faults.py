@@ -39,6 +39,7 @@ from sync_checks import (
     local_conflicts,
     noise_jpeg,
     pending,
+    server_rows,
     server_state,
     sync,
 )
@@ -443,6 +444,8 @@ def test_an_edit_made_during_a_sync_that_then_loses_leaves_the_platforms_value(p
     with ins.session() as s:
         tid = s.scalars(select(Task.id).where(Task.code == "B-2")).one()
     fid = findings.record_finding(ins, tid, description="初记").findings.pop()
+    findings.start_rectification(ins, fid)
+    findings.submit_for_check(ins, fid)  # from now on the supervisor may write it too
     sync(ins)
     with Store(tmp_path / "zhou2") as sup:
         sign_in(sup, published.base_url, "zhou", published.passwords["zhou"])
@@ -470,3 +473,41 @@ def test_an_edit_made_during_a_sync_that_then_loses_leaves_the_platforms_value(p
     assert_store_on_platform(published, ins)
     ((_, k),) = local_conflicts(ins).items()
     assert (k.field, k.theirs, k.mine) == ("description", "组长改的", "督查员改的")
+
+
+# ---------------------------------------------------------------- the lost answer, exactly
+
+
+def test_a_lost_push_answer_is_a_duplicate_next_time_never_a_double(published, fresh_li, tmp_path):
+    """The platform applies a push and its answer never arrives (the connection drops after the
+    platform answered; the client's retry is dropped too). The next sync sends the same changes:
+    every one a duplicate, nothing applied twice, and the photo's chunks not sent again."""
+    ins = fresh_li
+    sync(ins)
+    with ins.session() as s:
+        tid = s.scalars(select(Task.id).where(Task.code == "B-3")).one()
+    (vid,) = visits.record_visit(ins, tid, visited_at=dt.datetime(2026, 5, 6, 9, 30, tzinfo=dt.timezone.utc)).visits
+    fid = findings.record_finding(ins, tid, description="消防通道堵塞", visit_id=vid).findings.pop()
+    findings.add_photos(ins, fid, [noise_jpeg(tmp_path / "p.jpg", random.Random(3))])
+    with ins.transaction() as s:
+        s.get(Finding, fid).requirement = "三日内清理"
+    changes_before = server_rows(published, "SELECT COUNT(*) FROM changes")[0][0]
+    with FaultProxy(published.base_url, rate=0.0,
+                    rule=lambda method, path: "drop_after" if path == "/v1/push" else "pass") as proxy:
+        client = faulty_client(ins, proxy, read_timeout=10)
+        try:
+            with pytest.raises(errors.NoNetwork):
+                Syncer(ins, client).run()
+        finally:
+            client.close()
+        assert [f for m, p, f in proxy.log if p == "/v1/push"] == ["drop_after", "drop_after"]  # and its retry
+    outbox = pending(ins)
+    assert outbox == 5  # visit, finding (+ the task's status), photo, the edit: all still to go as far as we know
+    applied = server_rows(published, "SELECT COUNT(*) FROM changes")[0][0] - changes_before
+    assert applied == outbox  # ... but the platform has them all
+    report = sync(ins)
+    assert (report.pushed, report.duplicates, report.photos_uploaded, report.bytes_uploaded) == (0, outbox, 0, 0)
+    assert server_rows(published, "SELECT COUNT(*) FROM changes")[0][0] - changes_before == outbox
+    assert pending(ins) == 0
+    assert_store_on_platform(published, ins)
+    assert_photos_once(published, ins)
