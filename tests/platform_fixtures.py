@@ -12,10 +12,16 @@ Imported like tests/helpers.py (conftest.py puts tests/ on sys.path):
 The server is `python -m sync.server.cli serve` on 127.0.0.1 with a SQLite file and a photos
 directory under the test's tmp_path; users are made with the same CLI (FIELDAPP_PASSWORD).
 `start_platform(tmp_path, token_ttl=1)` starts one with other settings (FIELDAPP_PLATFORM_*).
+
+With FIELDAPP_TEST_PLATFORM_DB=postgres every server started here (without a `db_url` of its
+own) runs on a fresh database of one PostgreSQL for the whole session (pgserver, started on
+first use, stopped at exit); a seed is then a template database. Tests read the server's
+database through SQLAlchemy on `db_url` (`server_rows`), never as a SQLite file.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import os
@@ -23,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,11 +40,68 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from sync import contract as c
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
+DB_ENV = "FIELDAPP_TEST_PLATFORM_DB"  # "postgres": the servers run on PostgreSQL (else SQLite)
+
+
+def on_postgres() -> bool:
+    value = os.environ.get(DB_ENV, "").strip().lower()
+    if value not in ("", "sqlite", "postgres"):
+        raise RuntimeError(f"{DB_ENV}={value!r}: use postgres or sqlite")
+    return value == "postgres"
+
+
+_postgres: dict[str, str] = {}  # the session's PostgreSQL: {"uri": …}
+
+
+def postgres_uri() -> str:
+    """The session's PostgreSQL server (started on first use; pgserver stops it at exit)."""
+    if "uri" not in _postgres:
+        import pgserver  # in the test extra: a missing one is an error, not a skip
+
+        # Run as root, pgserver starts PostgreSQL as its own user, which cannot enter pytest's
+        # 0700 tmp dirs: the data dir gets a folder of its own under /tmp.
+        root = Path(tempfile.mkdtemp(prefix="fieldapp-pg-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)  # runs after pgserver's own stop
+        server = pgserver.get_server(str(root), cleanup_mode="stop")
+        _postgres["uri"] = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    return _postgres["uri"]
+
+
+def new_postgres_database(template: str | None = None) -> tuple[str, str]:
+    """A fresh database on the session's PostgreSQL (a copy of `template`'s): (name, URL)."""
+    uri = postgres_uri()
+    name = f"platform_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(uri, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    finally:
+        admin.dispose()
+    return name, uri.replace("/postgres?", f"/{name}?", 1)
+
+
+def server_rows(db_url: str, sql: str, **params: Any) -> list[tuple]:
+    """Rows of a query on a platform's database, whichever it is (`:name` parameters). JSON
+    columns come back as text on SQLite and as values on PostgreSQL: see `json_value`."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value as read by `server_rows` (text on SQLite)."""
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def free_port() -> int:
@@ -186,36 +250,49 @@ def platform_env(db_url: str, photos_dir: Path, **settings: Any) -> dict[str, st
 
 @dataclass
 class Seed:
-    """A SQLite platform database with users already in it, copied for each test (adding a
-    user through the CLI costs a process start and a slow password hash)."""
+    """A platform database with users already in it, copied for each test (adding a user
+    through the CLI costs a process start and a slow password hash): a SQLite file, or on
+    PostgreSQL a database used as the template of each test's."""
 
-    db_path: Path
+    db_path: Path | None
     passwords: dict[str, str]
+    template: str | None = None
 
 
 def make_seed(directory: Path, users: list[tuple[str, str, str, str]]) -> Seed:
     """users: (name, role, unit, display name)."""
     directory.mkdir(parents=True, exist_ok=True)
-    db_path = directory / "seed.db"
-    env = platform_env(f"sqlite:///{db_path}", directory / "photos")
+    db_path: Path | None = directory / "seed.db"
+    template = None
+    if on_postgres():
+        template, db_url = new_postgres_database()
+        db_path = None
+    else:
+        db_url = f"sqlite:///{db_path}"
+    env = platform_env(db_url, directory / "photos")
     passwords = {}
     for name, role, unit, display in users:
         passwords[name] = f"pw-{name}-秘密"
         args = ["user", "add", name, "--role", role, "--unit", unit] + (["--display-name", display] if display else [])
         run_cli(env, *args, password=passwords[name])
-    return Seed(db_path, passwords)
+    return Seed(db_path, passwords, template)
 
 
 def start_platform(tmp_path: Path, name: str = "platform", db_url: str | None = None, seed: Seed | None = None,
                    workers: int = 1, **settings: Any) -> PlatformServer:
     """Start a server under `tmp_path/name` (on a copy of `seed`'s database when given) with
     `workers` processes; `settings` are sync.server.config.Settings fields (token_ttl=1,
-    chunk_bytes=…), given as FIELDAPP_PLATFORM_* variables."""
+    chunk_bytes=…), given as FIELDAPP_PLATFORM_* variables. Without `db_url`: a SQLite file
+    there, or with FIELDAPP_TEST_PLATFORM_DB=postgres a fresh PostgreSQL database."""
     base = tmp_path / name
     base.mkdir(parents=True, exist_ok=True)
-    if seed is not None:
-        shutil.copyfile(seed.db_path, base / "platform.db")
-    db_url = db_url or f"sqlite:///{base / 'platform.db'}"
+    if db_url is None and on_postgres():
+        _name, db_url = new_postgres_database(template=seed.template if seed is not None else None)
+    elif db_url is None:
+        if seed is not None:
+            assert seed.db_path is not None, "a PostgreSQL seed for a SQLite server"
+            shutil.copyfile(seed.db_path, base / "platform.db")
+        db_url = f"sqlite:///{base / 'platform.db'}"
     photos_dir = Path(settings.pop("photos", base / "photos"))  # several servers may share one
     env = platform_env(db_url, photos_dir, **settings)
     port = free_port()
@@ -256,7 +333,8 @@ def running_platform(tmp_path: Path, seed: Seed | None = None, workers: int = 1,
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[PlatformServer]:
-    """A running reference platform server (fresh database, no users) for one test."""
+    """A running reference platform server (fresh database, no users) for one test; on
+    PostgreSQL with FIELDAPP_TEST_PLATFORM_DB=postgres."""
     with running_platform(tmp_path) as server:
         yield server
 

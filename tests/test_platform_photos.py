@@ -119,3 +119,33 @@ def test_too_large_photos_and_chunks_are_refused(server):
     error(li.post("/v1/photos/NOT-A-HASH/upload", json={"size": 5}), 400, "bad_request")
     error(put(li, sha(b"never started"), 0, b"abc"), 404, "not_found")
     error(li.put(f"/v1/photos/{digest}/chunks/0", data=b"abc"), 422, "chunk_hash_mismatch")  # no header
+
+
+def test_checks_and_photos_are_append_only_for_every_role(server):
+    """Evidence is created, never changed or deleted: not by its author, the unit's supervisor
+    or an admin (DESIGN.md, "Sync principles")."""
+    li, zhang, fid = task_with_finding(server)
+    server.add_user("root", "admin", "省督查室")
+    root = server.login("root")
+    data = os.urandom(1000)
+    digest = sha(data)
+    start(li, digest, len(data))
+    assert put(li, digest, 0, data).json()["complete"] is True
+    cid, pid = new_id(), new_id()
+    created = li.pushed([change("checks", cid, fields={"finding_id": fid, "result": "not_rectified", "note": "n"}),
+                         change("photos", pid, fields={"finding_id": fid, "sha256": digest, "kind": "site"})])
+    assert [(r.outcome, r.version) for r in created.results] == [("applied", 1), ("applied", 1)]
+    for api in (li, zhang, root):
+        res = api.pushed([change("checks", cid, "update", {"note": "改"}, base_version=1),
+                          change("checks", cid, "delete", base_version=1),
+                          change("photos", pid, "update", {"kind": "after"}, base_version=1),
+                          change("photos", pid, "delete", base_version=1)])
+        assert [(r.outcome, r.code) for r in res.results] == [("rejected", "forbidden")] * 4, res
+        for r in res.results:
+            assert "append-only" in r.message.en and "只增不改" in r.message.zh
+    held = {r.id: r for r in zhang.pull("records").records}
+    assert (held[cid].version, held[cid].deleted, held[cid].fields["note"]) == (1, False, "n")
+    assert (held[pid].version, held[pid].deleted, held[pid].fields["kind"]) == (1, False, "site")
+    # a new check (a second opinion) is how evidence is added
+    more = zhang.pushed([change("checks", new_id(), fields={"finding_id": fid, "result": "rectified"})])
+    assert more.results[0].outcome == "applied"

@@ -202,8 +202,10 @@ def test_a_devices_own_offline_edits_never_conflict_with_each_other_but_others_s
     office.cli("assign", "DC-1", "li")
     li = office.login("li")
     fid = new_id()
-    li.pushed([change("findings", fid, fields={"task_id": tid, "description": "d", "status": "open", "note": ""})])
-    # offline, li edits the finding three times; meanwhile the supervisor changes its note and returns it
+    li.pushed([change("findings", fid, fields={"task_id": tid, "description": "d", "status": "pending_check",
+                                               "note": ""})])
+    # offline, li edits the finding three times; meanwhile the supervisor changes the submitted
+    # finding's note and returns it
     sup.pushed([change("findings", fid, "update", {"note": "组长的备注"}, base_version=1)])
     office.cli("return", fid, "--reason", "证据不足")
     mine = [change("findings", fid, "update", {"description": "第一次"}, base_version=1),
@@ -237,6 +239,87 @@ def test_delete_travels_as_a_tombstone(office):
     assert (rec.id, rec.deleted, rec.version, rec.fields) == (tid, True, 2, {})
     again = sup.pushed([change("tasks", tid, "update", {"title": "x"}, base_version=2)])
     assert (again.results[0].outcome, again.results[0].code) == ("rejected", "not_found")
+
+
+def test_a_stale_delete_is_kept_as_a_conflict_and_a_current_one_tombstones(office):
+    sup, desk = office.login("zhang"), office.login("zhang")  # one supervisor, two devices
+    tid = make_task(sup, "DC-1")
+    desk.pushed([change("tasks", tid, "update", {"title": "他改的"}, base_version=1)])
+    stale = change("tasks", tid, "delete", base_version=1)  # made before the title changed
+    res = sup.pushed([stale])
+    (result,) = res.results
+    (conflict,) = res.conflicts
+    assert (result.outcome, result.version, result.conflict_id) == ("conflict", 2, conflict.id)
+    assert (conflict.field, conflict.mine, conflict.base_version, conflict.change_id) == \
+        ("deleted", True, 1, stale.change_id)
+    assert conflict.theirs == task_fields("DC-1", title="他改的")  # what the platform still holds
+    (rec,) = sup.pull("tasks").records
+    assert (rec.deleted, rec.version, rec.fields["title"]) == (False, 2, "他改的")
+    assert [k.id for k in c.ConflictList.model_validate(sup.get("/v1/conflicts").json()).conflicts] == [conflict.id]
+    assert sup.pushed([stale]).results[0].outcome == "duplicate"  # a replay changes nothing
+    # the device that wrote version 2 edits and deletes on top of its own edits: current, it applies
+    own = [change("tasks", tid, "update", {"address": "新地址"}, base_version=2),
+           change("tasks", tid, "delete", base_version=3)]
+    res = desk.pushed(own)
+    assert [(r.outcome, r.version) for r in res.results] == [("applied", 3), ("applied", 4)]
+    assert res.conflicts == []
+    (rec,) = sup.pull("tasks").records
+    assert (rec.deleted, rec.version) == (True, 4)
+
+
+def test_a_delete_on_a_version_read_as_built_on_the_devices_own_edit_still_sees_others(office):
+    """A device's delete numbered after its own offline edit is read as made on what that edit
+    was made on (records.seen_version): another writer's change before is still news."""
+    sup, desk = office.login("zhang"), office.login("zhang")
+    tid = make_task(sup, "DC-1")
+    desk.pushed([change("tasks", tid, "update", {"title": "他改的"}, base_version=1)])  # version 2
+    res = sup.pushed([change("tasks", tid, "update", {"address": "我的地址"}, base_version=1),  # merged: 3
+                      change("tasks", tid, "delete", base_version=2)])  # the device's own count
+    assert [r.outcome for r in res.results] == ["applied", "conflict"]
+    assert [(k.field, k.mine) for k in res.conflicts] == [("deleted", True)]
+    assert sup.pull("tasks").records[0].deleted is False
+
+
+def test_a_finding_is_its_authors_until_submitted(office):
+    sup = office.login("zhang")
+    tid = make_task(sup, "DC-1")
+    office.cli("assign", "DC-1", "li")
+    office.add_user("root", "admin", "省督查室")
+    li, root = office.login("li"), office.login("root")
+    fid = new_id()
+    li.pushed([change("findings", fid, fields={"task_id": tid, "description": "d", "status": "open",
+                                               "requirement": "r"})])
+
+    def others_refused(version: int) -> None:
+        for api in (sup, root):
+            res = api.pushed([change("findings", fid, "update", {"requirement": "组长的"}, base_version=version),
+                              change("findings", fid, "delete", base_version=version)])
+            assert [(r.outcome, r.code) for r in res.results] == [("rejected", "forbidden")] * 2
+            assert "only its author" in res.results[0].message.en and "记录人" in res.results[0].message.zh
+
+    others_refused(1)
+    assert li.pushed([change("findings", fid, "update", {"status": "rectifying"}, base_version=1)]).results[0].version == 2
+    others_refused(2)
+    (rec,) = sup.pull("records").records
+    assert (rec.version, rec.fields["requirement"], rec.deleted) == (2, "r", False)
+    # submitted (提交核查): the unit's supervisor may write it from now on, also after a return
+    li.pushed([change("findings", fid, "update", {"status": "pending_check"}, base_version=2)])
+    res = sup.pushed([change("findings", fid, "update", {"requirement": "组长的"}, base_version=3)])
+    assert (res.results[0].outcome, res.results[0].version) == ("applied", 4)
+    office.cli("return", fid, "--reason", "证据不足")  # back to rectifying: still submitted
+    res = sup.pushed([change("findings", fid, "update", {"requirement": "再改"}, base_version=5)])
+    assert (res.results[0].outcome, res.results[0].version) == ("applied", 6)
+    assert li.pushed([change("findings", fid, "update", {"description": "补充"}, base_version=6)]
+                     ).results[0].outcome == "applied"
+    # a finding recorded as submitted, and a supervisor's own finding before submission
+    sent, own = new_id(), new_id()
+    li.pushed([change("findings", sent, fields={"task_id": tid, "description": "d", "status": "pending_check"})])
+    sup.pushed([change("findings", own, fields={"task_id": tid, "description": "d", "status": "open"})])
+    res = sup.pushed([change("findings", sent, "update", {"requirement": "x"}, base_version=1),
+                      change("findings", own, "update", {"requirement": "x"}, base_version=1)])
+    assert [r.outcome for r in res.results] == ["applied", "applied"]
+    res = li.pushed([change("findings", own, "update", {"requirement": "y"}, base_version=2)])
+    assert (res.results[0].outcome, res.results[0].code) == ("rejected", "forbidden")
 
 
 def test_pull_pages_and_collapses_to_the_latest_state(office):

@@ -10,12 +10,11 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sqlite3
 
 import pytest
 from helpers import write_jpeg
 from PIL import Image
-from platform_fixtures import platform, start_platform  # noqa: F401 - the fixture
+from platform_fixtures import json_value, platform, server_rows, start_platform  # noqa: F401 - the fixture
 from sqlalchemy import func, select
 
 from fieldapp import sync_state
@@ -43,17 +42,9 @@ def sync(store: Store):
         client.close()
 
 
-def server_rows(platform, sql: str, *args) -> list[tuple]:
-    con = sqlite3.connect(platform.db_url.removeprefix("sqlite:///"))
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
-
-
 def server_records(platform, entity: str) -> dict[str, dict]:
-    return {i: {"version": v, **json.loads(f)} for i, v, f in
-            server_rows(platform, "SELECT id, version, fields FROM records WHERE entity = ?", entity)}
+    return {i: {"version": v, **json_value(f)} for i, v, f in
+            server_rows(platform.db_url, "SELECT id, version, fields FROM records WHERE entity = :e", e=entity)}
 
 
 def count(store, model) -> int:
@@ -116,7 +107,7 @@ def test_an_inspectors_work_reaches_the_platform_once_and_the_supervisor_sees_it
     replay = sync(ins)
     assert replay.pushed == 0 and replay.duplicates > 0
     assert len(server_records(platform, "visits")) == 1 and len(server_records(platform, "photos")) == 2
-    assert server_rows(platform, "SELECT COUNT(*) FROM changes")[0][0] == replay.duplicates + 1  # + the task
+    assert server_rows(platform.db_url, "SELECT COUNT(*) FROM changes")[0][0] == replay.duplicates + 1  # + the task
     # the supervisor pulls the finding and its photos (files checked by hash)
     seen = sync(sup)
     assert seen.pulled["records"] >= 4 and seen.photos_downloaded == 2
@@ -172,6 +163,9 @@ def test_two_writers_of_one_field_keep_both_values(platform, people):
     sync(ins)
     fid = findings.record_finding(ins, tid, description="占道经营", severity="general",
                                   requirement="限期清理").findings.pop()
+    # submitted for checking: no longer the inspector's alone, the supervisor may write it too
+    findings.start_rectification(ins, fid)
+    findings.submit_for_check(ins, fid)
     sync(ins)
     sync(sup)
     with sup.transaction() as s:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    false,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -120,6 +121,9 @@ class RecordRow(Base):
     # A photo record's file, as a column: who may download a photo is looked up by it.
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # A finding that has been submitted for checking at any time (see records.SUBMITTED_STATUSES):
+    # until then it is its author's alone.
+    submitted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ChangeRow(Base):

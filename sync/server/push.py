@@ -2,9 +2,12 @@
 
 A change id seen before is a `duplicate` when its content (the SHA-256 of its canonical JSON)
 is the same, and fails the whole batch with 409 `change_id_reused` when not — nothing of the
-batch is applied. A change the caller may not make, or that cannot be made yet (a photo whose
-file has not arrived), is `rejected` with a code and is not kept: the device retries it later
-under the same id. The rest is applied (see `sync.server.records` for the merge).
+batch is applied. A change the caller may not make (`forbidden`: among others any update or
+delete of the append-only checks and photos, and another user's write of a finding not yet
+submitted), or that cannot be made yet (a photo whose file has not arrived), is `rejected` with
+a code and is not kept: FieldApp sends only `upload_incomplete` again, under the same id. The
+rest is applied, or kept as a conflict where it is stale: a field another writer changed since,
+or a delete of a record changed since (see `sync.server.records` for the merge).
 """
 
 from __future__ import annotations
@@ -64,6 +67,16 @@ def _forbidden() -> Outcome:
     return _rejected(ErrorCode.FORBIDDEN, "无权修改此记录", "not allowed to write this record")
 
 
+def _append_only() -> Outcome:
+    return _rejected(ErrorCode.FORBIDDEN, "检查记录和照片是只增不改的证据，不能修改或删除",
+                     "checks and photos are append-only evidence: they cannot be changed or deleted")
+
+
+def _authors_only() -> Outcome:
+    return _rejected(ErrorCode.FORBIDDEN, "问题提交核查前只有记录人可以修改或删除",
+                     "until a finding is submitted for checking, only its author may change or delete it")
+
+
 def _not_found() -> Outcome:
     return _rejected(ErrorCode.NOT_FOUND, "平台上没有此记录（或已删除）", "the platform has no such record (or it was deleted)")
 
@@ -110,11 +123,15 @@ def _create(s: Session, caller: Caller, ch: Change, _device_id: str) -> Outcome:
 
 
 def _existing(s: Session, caller: Caller, ch: Change) -> RecordRow | Outcome:
+    if ch.entity in records.APPEND_ONLY:  # whoever asks, whatever the record
+        return _append_only()
     rec = s.get(RecordRow, (ch.entity, ch.entity_id))
     if rec is None:
         return _not_found()
     if not records.can_see(s, caller, rec):
         return _forbidden()
+    if records.authors_only(rec) and rec.author != caller.name:
+        return _authors_only()
     if not records.can_write(s, caller, rec, ch.fields if ch.action == "update" else None):
         return _forbidden()
     return rec
@@ -136,12 +153,18 @@ def _update(s: Session, caller: Caller, ch: Change, device_id: str) -> Outcome:
     return Outcome(ChangeOutcome.CONFLICT if conflicts else ChangeOutcome.APPLIED, rec, applied, conflicts, seen=seen)
 
 
-def _delete(s: Session, caller: Caller, ch: Change, _device_id: str) -> Outcome:
+def _delete(s: Session, caller: Caller, ch: Change, device_id: str) -> Outcome:
     rec = _existing(s, caller, ch)
     if isinstance(rec, Outcome):
         return rec
-    records.delete(s, rec)
-    return Outcome(ChangeOutcome.APPLIED, rec)
+    if rec.deleted:
+        return Outcome(ChangeOutcome.APPLIED, rec)
+    seen = records.seen_version(s, rec, device_id, ch.base_version)
+    conflict = records.delete(s, rec, ch.base_version, change_id=ch.change_id, user=caller.name,
+                              device_id=device_id, seen=seen)
+    if conflict is not None:  # stale: the record stays, the delete is kept as a conflict
+        return Outcome(ChangeOutcome.CONFLICT, rec, conflicts=[conflict], seen=seen)
+    return Outcome(ChangeOutcome.APPLIED, rec, seen=seen)
 
 
 _ACTIONS = {"create": _create, "update": _update, "delete": _delete}

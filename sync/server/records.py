@@ -35,6 +35,15 @@ from sync.server.db import (
 PLATFORM_DEVICE = "platform"  # device id of the changes the platform makes itself
 TASK_STATUS_FIELD = "status"  # the one task field an assigned inspector may write
 PARENT_FIELD = {"visits": "task_id", "findings": "task_id", "checks": "finding_id", "photos": "finding_id"}
+# Evidence: created, never updated or deleted, by anyone (DESIGN.md, "Sync principles").
+APPEND_ONLY = frozenset({"checks", "photos"})
+# A finding is "submitted" (提交核查) once its status has been one of these at any time: its
+# status is set to pending_check by its author's submission, closed only after a check. The
+# record keeps that as `RecordRow.submitted` (set by `create` and `update`, the only writers of
+# a record's fields; migration 0003 for findings kept before). A return (退回) sends a submitted
+# finding back to rectifying: it stays submitted. Until submitted, a finding is its author's
+# alone (`authors_only`).
+SUBMITTED_STATUSES = frozenset({"pending_check", "closed"})
 
 
 def stream_of(entity: str) -> str:
@@ -90,11 +99,23 @@ def feed_visible_clause(caller: Caller) -> ColumnElement[bool]:
     return and_(visible_clause(caller), or_(FeedRow.user.is_(None), FeedRow.user == caller.name))
 
 
+def authors_only(rec: RecordRow) -> bool:
+    """A finding never submitted for checking: only its author may change or delete it (any
+    role; the platform's own return, `platform_update`, is not a write of a user)."""
+    return rec.entity == "findings" and not rec.submitted
+
+
 def can_write(s: Session, caller: Caller, rec: RecordRow, fields: dict[str, Any] | None) -> bool:
     """Whether `caller` may update (`fields`) or delete (None) the existing `rec`.
 
-    Inspectors write only their own records, and of a task only its status (when it is
-    assigned to them): every other task field is the platform's (dispatch fields)."""
+    Checks and photos are append-only: no one updates or deletes them. A finding not yet
+    submitted is its author's alone. Beyond that, inspectors write only their own records, and
+    of a task only its status (when it is assigned to them): every other task field is the
+    platform's (dispatch fields)."""
+    if rec.entity in APPEND_ONLY:
+        return False
+    if authors_only(rec) and rec.author != caller.name:
+        return False
     if caller.role == Role.ADMIN:
         return True
     if caller.role == Role.SUPERVISOR:
@@ -144,7 +165,8 @@ def create(s: Session, entity: str, record_id: str, fields: dict[str, Any], *, t
            owner_unit: str, author: str) -> RecordRow:
     rec = RecordRow(entity=entity, id=record_id, task_id=task_id, owner_unit=owner_unit, author=author,
                     version=1, deleted=False, fields=dict(fields), updated_at=utcnow(),
-                    sha256=fields.get("sha256") if entity == "photos" else None)
+                    sha256=fields.get("sha256") if entity == "photos" else None,
+                    submitted=entity == "findings" and fields.get("status") in SUBMITTED_STATUSES)
     s.add(rec)
     append_feed(s, rec)
     return rec
@@ -186,6 +208,8 @@ def update(s: Session, rec: RecordRow, fields: dict[str, Any], base_version: int
         applied.append(name)
     if applied:
         rec.fields = new_fields  # a new dict: SQLAlchemy sees a JSON column change only on assignment
+        if rec.entity == "findings" and new_fields.get("status") in SUBMITTED_STATUSES:
+            rec.submitted = True
         rec.version += 1
         rec.updated_at = utcnow()
         append_feed(s, rec)
@@ -193,14 +217,33 @@ def update(s: Session, rec: RecordRow, fields: dict[str, Any], base_version: int
     return applied, conflicts
 
 
-def delete(s: Session, rec: RecordRow) -> None:
-    """A tombstone: the record stays, marked deleted, so the deletion travels."""
+DELETED_FIELD = "deleted"  # the `field` of a conflict raised by a stale delete
+
+
+def delete(s: Session, rec: RecordRow, base_version: int | None = None, *, change_id: str = "", user: str = "",
+           device_id: str = PLATFORM_DEVICE, seen: int | None = None) -> ConflictRow | None:
+    """A tombstone: the record stays, marked deleted, so the deletion travels.
+
+    A delete made on `base_version` (the platform's version `seen`, read as for `update`) after
+    which another writer changed the record is stale: it is not applied but kept as a conflict
+    on the field "deleted" (theirs: the record's current fields, mine: true), which is returned.
+    `base_version` None: the platform's own delete, on the current version."""
     if rec.deleted:
-        return
+        return None
+    if base_version is not None:
+        seen = base_version if seen is None else seen
+        own = device_id if seen < base_version else None
+        if rec.version != seen and touched_since(s, rec, seen, own):
+            conflict = ConflictRow(id=str(uuid.uuid4()), entity=rec.entity, entity_id=rec.id, change_id=change_id,
+                                   field=DELETED_FIELD, theirs=dict(rec.fields), mine=True,
+                                   base_version=base_version, user=user, created_at=utcnow(), resolved=False)
+            s.add(conflict)
+            return conflict
     rec.deleted = True
     rec.version += 1
     rec.updated_at = utcnow()
     append_feed(s, rec)
+    return None
 
 
 def platform_update(s: Session, rec: RecordRow, fields: dict[str, Any], *, user: str = "platform") -> list[str]:

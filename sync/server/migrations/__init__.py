@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, inspect, text
 
 log = logging.getLogger(__name__)
 
-HEAD = "0002"
+HEAD = "0003"
 HERE = Path(__file__).resolve().parent
 
 
