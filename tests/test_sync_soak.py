@@ -3,9 +3,9 @@
 A supervisor (zhou) and two inspectors (li, wang) holding the same tasks, each in a thread of
 their own with their own data dir, make random changes their role allows (tests/sync_checks.py
 `Actor`): the supervisor edits dispatch fields, task status and the requirement or description
-of any finding submitted for checking (before that it is its author's alone, `SoakActor`); each inspector records visits, findings and photos, edits their own findings and a
-task's status. Each syncs at random moments against the real platform on loopback — now and
-then while still editing, the sync on a thread of its own as in the window. Then all sync until
+of any finding submitted for checking (before that it is its author's alone); each inspector
+records visits, findings and photos, edits their own findings and a task's status. Each syncs
+at random moments against the real platform on loopback — now and then while still editing, the sync on a thread of its own as in the window. Then all sync until
 two full rounds change nothing, and: the three stores and the platform hold the same records
 (values and versions), every photo once and byte-identical, nothing left in any outbox, and
 every same-field conflict the platform recorded is kept on the device whose change lost.
@@ -23,7 +23,6 @@ import time
 
 import pytest
 from platform_fixtures import start_platform
-from sqlalchemy import select
 from sync_checks import (
     Actor,
     assert_conflicts_kept,
@@ -42,27 +41,8 @@ from fieldapp.store import Store
 from sync.cli import sign_in
 
 UNIT = "市督查室"
-SUBMITTED = ("pending_check", "closed")
 ROUNDS = int(os.environ.get("FIELDAPP_SYNC_SOAK_ROUNDS", "60"))
 SEED = int(os.environ.get("FIELDAPP_SYNC_SEED") or time.time_ns() % 10**9)
-
-
-class SoakActor(Actor):
-    """A supervisor edits only findings it has pulled as submitted (提交核查): until then a finding
-    is its author's alone and the platform refuses anyone else's edit. The soak's supervisor sets
-    no finding status, so a status it holds came from the platform, which has had it."""
-
-    def _finding_text(self) -> bool:
-        if self.role != "supervisor":
-            return super()._finding_text()
-        from fieldapp.models import Finding
-
-        with self.store.session() as s:
-            ids = sorted(s.scalars(select(Finding.id).where(Finding.status.in_(SUBMITTED))))
-        if not ids:
-            return False
-        field = self.rng.choice(("requirement", "description"))
-        return self._edit(Finding, self.pick(ids), **{field: self.text(field)})
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +69,7 @@ def test_three_fieldapps_editing_the_same_records_converge(tmp_path, request):
         for who in ("li", "wang"):
             sync(stores[who])
 
-        actors = {name: SoakActor(name, "supervisor" if name == "zhou" else "inspector", store,
+        actors = {name: Actor(name, "supervisor" if name == "zhou" else "inspector", store,
                               random.Random(f"{SEED}-{name}"), tmp_path / "scratch" / name)
                   for name, store in stores.items()}
         failures: list[str] = []
