@@ -5,10 +5,11 @@ their own with their own data dir, make random changes their role allows (tests/
 `Actor`): the supervisor edits dispatch fields, task status and the requirement or description
 of any finding submitted for checking (before that it is its author's alone); each inspector
 records visits, findings and photos, edits their own findings and a task's status. Each syncs
-at random moments against the real platform on loopback — now and then while still editing, the sync on a thread of its own as in the window. Then all sync until
-two full rounds change nothing, and: the three stores and the platform hold the same records
-(values and versions), every photo once and byte-identical, nothing left in any outbox, and
-every same-field conflict the platform recorded is kept on the device whose change lost.
+at random moments against the real platform on loopback — now and then while still editing,
+the sync on a thread of its own as in the window. Then all sync until two full rounds change
+nothing, and: the three stores and the platform hold the same records (values and versions),
+every photo once and byte-identical, nothing left in any outbox, and every same-field conflict
+the platform recorded is kept on the device whose change lost.
 
     FIELDAPP_SYNC_SOAK_ROUNDS=60   rounds per FieldApp (CI default; a few hundred by hand)
     FIELDAPP_SYNC_SEED=N           each FieldApp's choices (the threads' interleaving is the OS's)
