@@ -206,14 +206,19 @@ def test_sync_killed_at_any_instant_loses_and_doubles_nothing(server, tmp_path, 
         with Store(li_dir) as ins:
             sign_in(ins, server.base_url, "li", server.passwords["li"])
         boss = Actor("zhou", "supervisor", sup, rng, tmp_path / "scratch")
-        # How long a whole child sync takes here (start-up included), to aim the kills inside it.
+        # How long a whole child sync takes here (start-up included), and how long from its first
+        # progress line to its end, to aim the kills inside it.
         started = time.monotonic()
-        first = subprocess.run(APP + [str(li_dir)], env=_child_env(), capture_output=True, text=True, timeout=120,
-                               check=False)
-        assert first.returncode == 0, first.stderr
-        whole = time.monotonic() - started
+        first = subprocess.Popen(APP + [str(li_dir)], env=_child_env(), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+        first.stderr.read(1)
+        progressing = time.monotonic()
+        rest = first.stderr.read()
+        assert first.wait(timeout=120) == 0, rest
+        first.stderr.close()
+        whole, tail = time.monotonic() - started, time.monotonic() - progressing
         kinds: dict[str, int] = {}
-        killed = finished = 0
+        killed = finished = replayed = 0
         for round_no in range(KILL_ROUNDS):
             with Store(li_dir) as ins:
                 worker = Actor("li", "inspector", ins, rng, tmp_path / "scratch")
@@ -224,24 +229,39 @@ def test_sync_killed_at_any_instant_loses_and_doubles_nothing(server, tmp_path, 
             if rng.random() < 0.5:  # the platform moves too: the child has something to pull
                 boss.act()
                 sync(sup)
-            proc = subprocess.Popen(APP + [str(li_dir)], env=_child_env(), stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
+            proc = subprocess.Popen(APP + [str(li_dir)], env=_child_env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            spawned = time.monotonic()
             try:
-                if rng.random() < 0.2:  # anywhere, start-up included
+                if round_no % 5 == 4:  # let it finish: how long a sync takes now aims the next kills
+                    proc.stderr.read(1)
+                    began = time.monotonic()
+                    proc.stderr.read()
+                    proc.wait(timeout=120)
+                    tail = (tail + time.monotonic() - began) / 2
+                    whole = (whole + time.monotonic() - spawned) / 2
+                    # What the kills before it left: changes the platform had applied unbeknown
+                    # to us (the answer lost with the killed process) go again as duplicates.
+                    said = re.search(r"\((\d+) already there\)", proc.stdout.read())
+                    replayed += int(said[1]) if said else 0
+                elif rng.random() < 0.2:  # anywhere, start-up included
                     time.sleep(rng.uniform(0, whole))
                 else:  # inside the sync: after its first progress line
                     proc.stderr.read(1)
-                    time.sleep(rng.uniform(0, max(0.05, whole / 2)))
+                    time.sleep(rng.uniform(0, tail))
             finally:
                 proc.send_signal(signal.SIGKILL)
                 code = proc.wait(timeout=60)
                 proc.stderr.close()
+                proc.stdout.close()
             if code == -signal.SIGKILL:
                 killed += 1
             else:
                 assert code == 0, f"seed {SEED}, round {round_no}: the sync exited {code}"
                 finished += 1
-        print(f"{KILL_ROUNDS} kills ({killed} mid-sync, {finished} had finished), a whole sync {whole:.2f} s; "
+        print(f"{KILL_ROUNDS} rounds: {killed} killed mid-sync, {finished} finished (every fifth let finish); "
+              f"a sync {whole:.2f} s, {tail:.2f} s after its first progress line; {replayed} changes replayed as "
+              f"duplicates after a kill; "
               f"recorded between kills: {kinds}")
         with Store(li_dir) as ins:
             assert_healthy(ins)  # what the kills left, before any repair by a sync
