@@ -7,7 +7,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 from alembic import command
-from platform_fixtures import json_value, new_postgres_database, on_postgres, server_rows
+from platform_fixtures import (
+    json_value,
+    new_postgres_database,
+    on_postgres,
+    server_rows,
+)
 
 from sync.server import migrations
 
