@@ -321,6 +321,13 @@ class Syncer:
         record is. Pulls after this bring anything newer."""
         if s.get(Conflict, k.id) is not None:
             return
+        conn = s.connection()
+        row = conn.exec_driver_sql("SELECT seq FROM change_log WHERE id = ?", (k.change_id,)).first()
+        if row is not None and row[0] > int(sync_state.get(conn, PUSHED_SEQ, 0)):
+            # Its change is still in the outbox (the batch stopped before it at a photo not yet
+            # uploaded): kept when that change leaves it, so its field is not taken while the
+            # change still counts as an unsent edit of it.
+            return
         s.add(Conflict(id=k.id, server_id=k.id, entity=k.entity, entity_id=k.entity_id, field=k.field,
                        theirs=k.theirs, mine=k.mine, change_id=k.change_id))
         self.report.conflicts += 1

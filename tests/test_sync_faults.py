@@ -531,3 +531,47 @@ def test_a_lost_push_answer_is_a_duplicate_next_time_never_a_double(published, f
     assert pending(ins) == 0
     assert_store_on_platform(published, ins)
     assert_photos_once(published, ins)
+
+
+def test_a_conflict_behind_a_photo_not_yet_uploaded_still_leaves_the_platforms_value(published, fresh_li, tmp_path):
+    """While a sync runs, after its photo uploads, the inspector adds a photo and then edits a
+    requirement the supervisor has changed meanwhile. The push stops at the photo (its file is
+    not there yet: it stays in the outbox, and the edit behind it too), though the platform took
+    the edit as a conflict. The next sync uploads the photo, replays both (duplicates), and only
+    then keeps the conflict: the record ends with the platform's value, the inspector's kept."""
+    ins = fresh_li
+    sync(ins)
+    with ins.session() as s:
+        tid = s.scalars(select(Task.id).where(Task.code == "B-4")).one()
+    fid = findings.record_finding(ins, tid, description="路灯不亮", requirement="一周内修复").findings.pop()
+    findings.start_rectification(ins, fid)
+    findings.submit_for_check(ins, fid)
+    sync(ins)
+    with Store(tmp_path / "zhou3") as sup:
+        sign_in(sup, published.base_url, "zhou", published.passwords["zhou"])
+        sync(sup)
+        with sup.transaction() as s:
+            s.get(Finding, fid).requirement = "三日内修复"
+        sync(sup)
+    photo = noise_jpeg(tmp_path / "late.jpg", random.Random(4))
+
+    def record_after_the_uploads(stage: str, done: int, total: int) -> None:
+        if stage == "photos" and done == total and not late:
+            late.append(findings.add_photos(ins, fid, [photo], "after").photos.pop())
+            with ins.transaction() as s:
+                s.get(Finding, fid).requirement = "两日内修复"
+
+    late: list[str] = []
+    client = client_for(ins)
+    try:
+        first = Syncer(ins, client, progress=record_after_the_uploads).run()
+    finally:
+        client.close()
+    assert late and first.pending_changes == 2 and first.conflicts == 0
+    second = sync(ins)
+    assert (second.photos_uploaded, second.duplicates, second.conflicts, second.pending_changes) == (1, 1, 1, 0)
+    assert server_state(published)["findings"][fid]["fields"]["requirement"] == "三日内修复"
+    assert_store_on_platform(published, ins)
+    assert_photos_once(published, ins)
+    ((_, k),) = local_conflicts(ins).items()
+    assert (k.field, k.theirs, k.mine) == ("requirement", "三日内修复", "两日内修复")
