@@ -358,6 +358,32 @@ def check_delete_tombstone(kit: Kit) -> str:
     return f"tombstone at version {rec.version}"
 
 
+def check_delete_stale_conflict(kit: Kit) -> str:
+    """A delete made on a version changed since is not applied: a conflict on "deleted", the record stays"""
+    kit.need("token")
+    tid, _ = kit.task("stale delete")
+    outcome(kit.push([kit.change("tasks", tid, "update", {"title": "conformance changed"}, 1)]).results[0],
+            "applied", 2)
+    stale = kit.change("tasks", tid, "delete", base_version=1)
+    res = kit.push([stale])
+    r = res.results[0]
+    expect(r.outcome == "conflict", f"stale delete: outcome {r.outcome} ({r.code or ''}) instead of conflict")
+    found = [k for k in res.conflicts if k.id == r.conflict_id]
+    expect(bool(found), f"conflict_id {r.conflict_id} is not among the response's conflicts")
+    k = found[0]
+    expect((k.entity, k.entity_id, k.field, k.mine, k.change_id) == ("tasks", tid, "deleted", True, stale.change_id),
+           f"the conflict names {k.entity} {k.entity_id} field {k.field} mine {k.mine!r} change {k.change_id}")
+    expect(isinstance(k.theirs, dict) and k.theirs.get("title") == "conformance changed",
+           f"theirs is not the record's current fields: {str(k.theirs)[:120]}")
+    rec = kit.latest("tasks", kit.found.get("cursor", 0), tid)
+    expect((rec.deleted, rec.version) == (False, 2), f"after the stale delete: deleted {rec.deleted}, version {rec.version}")
+    r = kit.call("POST", f"/v1/conflicts/{k.id}/resolve")
+    expect(r.status_code == 204, f"resolve: HTTP {r.status_code} instead of 204")
+    outcome(kit.push([kit.change("tasks", tid, "delete", base_version=2)]).results[0], "applied", 3,
+            "delete on the current version")
+    return "conflict on deleted, the record kept at version 2; deleted on the current version"
+
+
 # ---------------------------------------------------------------- photos
 
 
@@ -461,10 +487,28 @@ def check_photo_record_after_upload(kit: Kit) -> str:
     ch = p.get("change")
     expect(ch is not None and p.get("stored"), "not run: the photo record or its upload failed earlier")
     outcome(kit.push([ch]).results[0], "applied", 1, "the photo record after its upload")
+    p["record"] = ch.entity_id
     r = kit.call("GET", f"/v1/photos/{p['sha']}")
     expect(r.status_code == 200 and r.content == p["data"],
            f"download: HTTP {r.status_code}, {len(r.content)} bytes, {'other' if r.content != p['data'] else 'same'} bytes")
     return "applied, downloaded the same bytes"
+
+
+def check_evidence_append_only(kit: Kit) -> str:
+    """Checks and photos are append-only: their author's update or delete is rejected: forbidden"""
+    p = _photo_setup(kit)
+    photo = p.get("record")
+    expect(photo is not None, "not run: the photo record was not applied earlier")
+    cid = new_id()
+    outcome(kit.push([kit.change("checks", cid, fields={"finding_id": p["finding"], "result": "not_rectified"})]
+                     ).results[0], "applied", 1, "creating a check")
+    res = kit.push([kit.change("checks", cid, "update", {"result": "rectified"}, 1),
+                    kit.change("checks", cid, "delete", base_version=1),
+                    kit.change("photos", photo, "update", {"kind": "after"}, 1),
+                    kit.change("photos", photo, "delete", base_version=1)])
+    got = [(r.outcome, r.code) for r in res.results]
+    expect(got == [("rejected", "forbidden")] * 4, f"results {got} instead of 4 × rejected forbidden")
+    return "a check created; its and the photo's update and delete 4 × rejected forbidden"
 
 
 def check_upload_wrong_whole_hash(kit: Kit) -> str:
@@ -551,8 +595,9 @@ CHECKS = [
     check_login, check_unauthenticated, check_logout_revokes, check_pull_streams,
     check_push_create_pull, check_pull_pagination, check_replay_duplicate, check_change_id_reused,
     check_merge_other_field, check_conflict_same_field, check_conflicts_list_resolve, check_delete_tombstone,
-    check_photos_missing, check_photo_record_before_upload, check_upload_bad_chunk_hash, check_upload_resume,
-    check_upload_complete, check_photo_record_after_upload, check_upload_wrong_whole_hash, check_photo_too_large,
+    check_delete_stale_conflict, check_photos_missing, check_photo_record_before_upload, check_upload_bad_chunk_hash,
+    check_upload_resume, check_upload_complete, check_photo_record_after_upload, check_evidence_append_only,
+    check_upload_wrong_whole_hash, check_photo_too_large,
 ]
 SECOND_USER_CHECKS = [check_second_cannot_see, check_second_cannot_write, check_second_cannot_download,
                       check_second_cannot_resolve]

@@ -29,8 +29,9 @@ CHECKS = [
     "info", "contract_header_missing", "contract_header_other_version", "login_wrong_password", "login",
     "unauthenticated", "logout_revokes", "pull_streams", "push_create_pull", "pull_pagination",
     "replay_duplicate", "change_id_reused", "merge_other_field", "conflict_same_field", "conflicts_list_resolve",
-    "delete_tombstone", "photos_missing", "photo_record_before_upload", "upload_bad_chunk_hash", "upload_resume",
-    "upload_complete", "photo_record_after_upload", "upload_wrong_whole_hash", "photo_too_large",
+    "delete_tombstone", "delete_stale_conflict", "photos_missing", "photo_record_before_upload",
+    "upload_bad_chunk_hash", "upload_resume", "upload_complete", "photo_record_after_upload", "evidence_append_only",
+    "upload_wrong_whole_hash", "photo_too_large",
 ]
 SECOND_USER_CHECKS = ["second_cannot_see", "second_cannot_write", "second_cannot_download", "second_cannot_resolve"]
 
@@ -58,7 +59,7 @@ def test_the_reference_server_passes_every_check_run_after_run(office):
                             second_password=pw["zhao"])
     assert failing(report) == {} and status == 0
     assert [r["name"] for r in report["checks"]] == CHECKS + SECOND_USER_CHECKS
-    assert (report["passed"], report["failed"]) == (28, 0)
+    assert (report["passed"], report["failed"]) == (30, 0)
     # Again on the same server, without the second user and through fieldapp-platform's CLI.
     status, report, _ = kit(office.base_url, "zhang", pw["zhang"], command=("-m", "sync.server.cli", "conformance"))
     assert (status, failing(report), [r["name"] for r in report["checks"]]) == (0, {}, CHECKS)
