@@ -120,6 +120,23 @@ def assert_photos_once(platform, *stores: Store) -> None:
     assert not server_rows(platform, "SELECT sha256 FROM uploads WHERE sha256 IN (SELECT sha256 FROM photos)")
 
 
+def assert_changes_once(platform, store: Store) -> int:
+    """The platform accepted every change this device made, once, except those it refused for
+    good, and holds no change of this device that its log does not. Returns the count."""
+    from fieldapp import sync_state
+
+    with store.reader() as con:
+        made = {r[0] for r in con.execute("SELECT id FROM change_log WHERE origin = 'local'")}
+    refused = {r["change_id"] for r in sync_state.read(store, "refused", [])}
+    there = [r[0] for r in server_rows(platform, "SELECT change_id FROM changes WHERE device_id = ?",
+                                       store.identity.device)]
+    assert len(there) == len(set(there))
+    assert set(there) <= made, f"changes of this device the platform holds but it never made: {set(there) - made}"
+    missing = made - refused - set(there)
+    assert not missing, f"{len(missing)} changes neither accepted nor refused: {sorted(missing)[:5]}"
+    return len(there)
+
+
 def assert_healthy(store: Store) -> None:
     report = verify(store)
     assert report.ok, report

@@ -31,6 +31,7 @@ from platform_fixtures import start_platform
 from sqlalchemy import select
 from sync_checks import (
     Actor,
+    assert_changes_once,
     assert_conflicts_kept,
     assert_healthy,
     assert_photos_once,
@@ -128,6 +129,10 @@ def assert_all_there(server, sup: Store, ins: Store, users: dict[str, list[Store
         assert_store_on_platform(server, store)
     assert_store_on_platform(server, sup, all_of_server=True)  # the supervisor sees the whole unit
     assert_photos_once(server, sup, ins)
+    for store in (sup, ins):
+        assert_changes_once(server, store)
+    shas = [r["fields"]["sha256"] for r in server_state(server)["photos"].values()]
+    assert len(shas) == len(set(shas))  # every photo file of the workload is added once: one record each
     kept = assert_conflicts_kept(server, users)
     counts = {e: len(v) for e, v in server_state(server).items()}
     print(f"platform: {counts}, {kept} conflicts, each kept by the device whose change lost")
