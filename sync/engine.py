@@ -332,7 +332,11 @@ class Syncer:
                        theirs=k.theirs, mine=k.mine, change_id=k.change_id))
         self.report.conflicts += 1
         obj = s.get(MODELS[k.entity], k.entity_id)
-        if obj is None:
+        if obj is None or k.field == "deleted":
+            # A stale delete the platform did not apply (its conflict is on "deleted"): the
+            # record is gone here but stays there unchanged, so no pull brings it back; its
+            # stream is pulled again from the start, in this sync (docs/sync-protocol.md 4.5).
+            sync_state.put(conn, sync_state.CURSOR_PREFIX + ("tasks" if k.entity == "tasks" else "records"), 0)
             return
         pending = self._pending_fields(s, k.entity, k.entity_id)
         try:

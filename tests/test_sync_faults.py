@@ -580,3 +580,32 @@ def test_a_conflict_behind_a_photo_not_yet_uploaded_still_leaves_the_platforms_v
     assert_photos_once(published, ins)
     ((_, k),) = local_conflicts(ins).items()
     assert (k.field, k.theirs, k.mine) == ("requirement", "三日内修复", "两日内修复")
+
+
+def test_a_stale_delete_brings_the_record_back(published, tmp_path):
+    """A supervisor deletes a task on one FieldApp while, on another, the title was changed and
+    sent. The platform keeps the task (a conflict on "deleted"); the deleting FieldApp gets it
+    back, as the platform holds it, with the conflict kept."""
+    a, b = Store(tmp_path / "zhou-a"), Store(tmp_path / "zhou-b")
+    try:
+        for store in (a, b):
+            sign_in(store, published.base_url, "zhou", published.passwords["zhou"])
+        (tid,) = tasks.create_task(a, title="临时任务", code="DEL-1").tasks
+        sync(a)
+        sync(b)
+        with b.transaction() as s:
+            s.get(Task, tid).title = "改了名的任务"
+        sync(b)
+        with a.transaction() as s:
+            s.delete(s.get(Task, tid))
+        report = sync(a)
+        assert report.conflicts == 1 and report.pending_changes == 0
+        with a.session() as s:
+            assert s.get(Task, tid).title == "改了名的任务"
+        assert_store_on_platform(published, a)
+        ((_, k),) = local_conflicts(a).items()
+        assert (k.entity_id, k.field, k.mine) == (tid, "deleted", True)
+        assert_healthy(a)
+    finally:
+        a.close()
+        b.close()
