@@ -5,12 +5,18 @@
 - Push: the change log is the outbox — local entries after `pushed_seq`, in order, in batches.
   An entry leaves the outbox only when the platform has answered for it (applied, duplicate,
   or kept as a conflict); a retry after a lost answer is a duplicate there and changes nothing.
-  Conflicts the platform reports are kept locally until the user chooses.
+  Conflicts are kept locally until the user chooses — those of the push answer, and, since a
+  lost answer's replay names none, the platform's open list of our own changes — and the
+  record takes the platform's value of the field. A change refused for good is reported and
+  its record's stream pulled again (the platform's copy did not move; nothing else would
+  restore it here); a photo the platform will never take is refused likewise instead of
+  holding up everything behind it.
 - Pull: a cursor per stream; each page is applied in one transaction with its cursor, logged
-  as pulled (never pushed back). A field with a local change still in the outbox is not
-  overwritten: that change goes up on its own base version and the platform merges it or
-  reports the conflict. Any integrity problem stops the pull before anything of the page is
-  written.
+  as pulled (never pushed back); a pulled record takes the platform's version. A field with a
+  local change still in the outbox is not overwritten: that change goes up on its own base
+  version and the platform merges it or reports the conflict. Any integrity problem stops the
+  pull before anything of the page is written (BadAnswer); below `min_free_bytes` of free
+  disk nothing is pulled (LowDisk).
 
 The sync never holds the store's writer for longer than one page: user actions interleave.
 """
