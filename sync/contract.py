@@ -168,7 +168,10 @@ class PushRequest(Wire):
 class ChangeOutcome(StrEnum):
     APPLIED = "applied"  # applied; `version` is the record's new version
     DUPLICATE = "duplicate"  # accepted before: nothing changed
-    CONFLICT = "conflict"  # accepted and kept, but some fields were not applied: see `conflict_id`
+    # Accepted and kept, but some fields were not applied: see `conflict_id`. A delete made on a
+    # version another writer has changed since is not applied either: its conflict names the
+    # field "deleted" (theirs: the record's fields, mine: true) and the record stays.
+    CONFLICT = "conflict"
     # Not accepted. `upload_incomplete` (a photo record whose file has not arrived) stays in the
     # client's outbox and is sent again after the upload; any other code is a refusal for good.
     REJECTED = "rejected"
