@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     PHOTO_HASH_MISMATCH = "photo_hash_mismatch"  # the assembled bytes are not the named hash
     CHUNK_HASH_MISMATCH = "chunk_hash_mismatch"
     UPLOAD_INCOMPLETE = "upload_incomplete"
+    SERVER_BUSY = "server_busy"  # 503: too many writers at once; retry after `retry_after` s
     SERVER_ERROR = "server_error"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -95,6 +96,15 @@ def install(app: FastAPI) -> None:
         zh, en = _HTTP_TEXTS.get(status, ("请求无法处理", "the request cannot be handled"))
         code = _HTTP_CODES.get(status, ErrorCode.BAD_REQUEST)
         return error_response(status, ErrorBody(code=code, message=Message(zh=zh, en=en)))
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        # Every pooled connection is waiting (on PostgreSQL, for the feed lock): not a fault of
+        # the request nor of the server's code — the client's retry with backoff gets through.
+        log.warning("busy on %s %s: %s", request.method, request.url.path, exc)
+        body = ErrorBody(code=ErrorCode.SERVER_BUSY, retry_after=2, message=Message(
+            zh="平台繁忙，请稍后重试", en="the platform is busy; retry shortly"))
+        return error_response(503, body, {"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
