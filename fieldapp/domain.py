@@ -143,6 +143,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "requirement": ("整改要求", "Rectification requirement"), "due_date": ("整改时限", "Rectify by"),
     "place": ("地点", "Place"), "summary": ("督查情况", "Summary"), "note": ("核查意见", "Note"),
     "result": ("核查结果", "Result"), "kind": ("照片类型", "Photo kind"),
+    "deleted": ("删除", "Deleted"),  # a conflict of my delete with another writer's change
 }
 # Fields whose stored codes have labels, by entity.
 CODED_FIELDS: dict[tuple[str, str], type[Labeled]] = {
@@ -160,6 +161,10 @@ def value_label(entity: str, field: str, value: object, lang: str = "zh_CN") -> 
     """A stored value as a person reads it: codes by their labels, lists joined, none as —."""
     if value is None or value == "" or value == []:
         return "—"
+    if field == "deleted":  # mine: true; theirs: the record as the platform keeps it
+        deleted = value is True
+        return ("deleted" if deleted else "kept, changed by another writer") if lang.startswith("en") \
+            else ("删除" if deleted else "保留（已被他人修改）")
     coded = CODED_FIELDS.get((entity, field))
     if coded is not None:
         return coded.label_of(str(value), lang)

@@ -247,3 +247,23 @@ def test_a_photo_larger_than_the_platform_accepts_is_refused_when_it_is_added(st
     assert "文件过大" in changes.refused[0].message("zh_CN") and "big.jpg" in changes.refused[0].message("zh_CN")
     with store.session() as s:
         assert [p.original_name for p in s.scalars(select(Photo))] == ["small.jpg"]
+
+
+def test_a_delete_that_met_another_writers_change_can_be_kept_or_given_up(store):
+    from fieldapp.domain import field_label, value_label
+    from fieldapp.models import Conflict
+    from fieldapp.services import conflicts
+
+    (a,) = tasks.create_task(store, title="甲").tasks
+    (b,) = tasks.create_task(store, title="乙").tasks
+    with store.transaction() as s:
+        for tid in (a, b):
+            s.add(Conflict(id=f"k-{tid}", entity="tasks", entity_id=tid, field="deleted", theirs={"title": "改过"},
+                           mine=True, change_id=f"c-{tid}"))
+    assert field_label("deleted") == "删除" and value_label("tasks", "deleted", True) == "删除"
+    assert value_label("tasks", "deleted", {"title": "改过"}) == "保留（已被他人修改）"
+    conflicts.resolve(store, f"k-{a}", conflicts.MINE)
+    conflicts.resolve(store, f"k-{b}", conflicts.THEIRS)
+    with store.session() as s:
+        assert s.get(Task, a) is None and s.get(Task, b) is not None
+    assert log_of(store)[-1].action == "delete" and log_of(store)[-1].entity_id == a

@@ -22,6 +22,7 @@ from fieldapp.store import Store
 MODELS: dict[str, type[Record]] = {"tasks": Task, "visits": Visit, "findings": Finding, "checks": Check,
                                    "photos": Photo}
 MINE, THEIRS = "mine", "theirs"
+DELETED = "deleted"  # the field of a conflict where my delete met another writer's change
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,10 @@ def resolve(store: Store, conflict_id: str, keep: str) -> Changes:
         changes = Changes()
         model = MODELS[k.entity]
         record = s.get(model, k.entity_id)
-        if keep == MINE and record is not None:
+        if keep == MINE and record is not None and k.field == DELETED:
+            s.delete(record)  # my delete, again: a new change on the version the platform holds
+            s.flush()
+        elif keep == MINE and record is not None:
             setattr(record, k.field, _local_value(model, k.field, k.mine))
             task_id = getattr(record, "task_id", None) or (record.id if isinstance(record, Task) else None)
             if task_id:
