@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
-PUSHED_SEQ = "pushed_seq"  # the last local log entry the platform has answered for
+PUSHED_SEQ = sync_state.PUSHED_SEQ  # the last local log entry the platform has answered for
 REFUSED = "refused"  # JSON list: entries the platform refused for good, with why
 USERS = "users"
 MIN_FREE_BYTES = 200 * 1024 * 1024
@@ -121,7 +121,7 @@ class Syncer:
         return int(sync_state.read(self.store, PUSHED_SEQ, 0))
 
     def _outbox(self, after: int, limit: int) -> list[dict[str, Any]]:
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             con.row_factory = None
             rows = con.execute(
                 "SELECT seq, id, at, author, entity, entity_id, action, before, after, prev_hash, hash, origin, "
@@ -135,21 +135,15 @@ class Syncer:
 
     def pending(self) -> tuple[int, int, str | None]:
         """(changes, photos) still to go up, and when the oldest of them was made."""
-        after = self._pushed_seq()
-        with self.store.reader() as con:
-            n, oldest = con.execute(
-                "SELECT COUNT(*), MIN(at) FROM change_log WHERE seq > ? AND (origin IS NULL OR origin = ?)",
-                (after, changelog.LOCAL)).fetchone()
-            photos = con.execute(
-                "SELECT COUNT(*) FROM change_log WHERE seq > ? AND (origin IS NULL OR origin = ?) "
-                "AND entity = 'photos' AND action = 'create'", (after, changelog.LOCAL)).fetchone()[0]
-        return n, photos, oldest
+        with self.store.reading() as con:
+            p = sync_state.pending(con)
+        return p.changes, p.photos, p.oldest_at
 
     # ------------------------------------------------------------------ photos
 
     def upload_photos(self) -> None:
         after = self._pushed_seq()
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             rows = con.execute(
                 "SELECT DISTINCT json_extract(after, '$.sha256') FROM change_log WHERE seq > ? "
                 "AND (origin IS NULL OR origin = ?) AND entity = 'photos' AND action = 'create'",
@@ -263,7 +257,7 @@ class Syncer:
         columns = [col for (ent, _), col in RECORDED.items() if ent == entity]
         if not columns:
             return {}
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             row = con.execute(f"SELECT {', '.join(columns)} FROM {entity} WHERE id = ?", (entity_id,)).fetchone()
         return dict(zip(columns, row)) if row else {}
 
@@ -501,7 +495,7 @@ class Syncer:
     def _finish(self) -> None:
         n, photos, _oldest = self.pending()
         self.report.pending_changes, self.report.pending_photos = n, photos
-        with self.store.reader() as con:
+        with self.store.reading() as con:
             self.report.open_conflicts = con.execute(
                 "SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0]
         sync_state.write(self.store, **{sync_state.LAST_SYNC: {

@@ -111,7 +111,7 @@ def assert_photos_once(platform, *stores: Store) -> None:
         data = path.read_bytes()
         assert hashlib.sha256(data).hexdigest() == sha and len(data) == size, f"platform photo {sha} damaged"
     for store in stores:
-        with store.reader() as con:
+        with store.reading() as con:
             shas = {r[0] for r in con.execute("SELECT sha256 FROM photos")}
         for sha in shas:
             assert sha in held, f"photo {sha} of {store.data_dir} not on the platform"
@@ -125,7 +125,7 @@ def assert_changes_once(platform, store: Store) -> int:
     good, and holds no change of this device that its log does not. Returns the count."""
     from fieldapp import sync_state
 
-    with store.reader() as con:
+    with store.reading() as con:
         made = {r[0] for r in con.execute("SELECT id FROM change_log WHERE origin = 'local'")}
     refused = {r["change_id"] for r in sync_state.read(store, "refused", [])}
     there = [r[0] for r in server_rows(platform, "SELECT change_id FROM changes WHERE device_id = ?",
@@ -180,7 +180,7 @@ def assert_conflicts_kept(platform, stores_by_user: dict[str, list[Store]]) -> i
                 k[key] = json.loads(k[key])
         holders = []
         for store in stores_by_user.get(k["user"], []):
-            with store.reader() as con:
+            with store.reading() as con:
                 if con.execute("SELECT 1 FROM change_log WHERE id = ? AND origin = 'local'",
                                (k["change_id"],)).fetchone():
                     holders.append(store)
@@ -201,7 +201,7 @@ def assert_conflicts_kept(platform, stores_by_user: dict[str, list[Store]]) -> i
 
 def db_snapshot(store: Store) -> dict[str, list[tuple]]:
     """Every row of every table of the store's database (for "nothing changed")."""
-    with store.reader() as con:
+    with store.reading() as con:
         tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                             "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
         return {t: sorted(map(tuple, con.execute(f'SELECT * FROM "{t}"').fetchall()), key=repr) for t in tables}
