@@ -89,9 +89,9 @@ os.environ["FIELDAPP_KEYRING"] = "file"  # tokens in the (temporary) data dirs, 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
-import requests
+import requests  # noqa: E402 - after the environment above, which the imports read
 
-from sync import contract as c
+from sync import contract as c  # noqa: E402
 
 PASSWORD = "bench-密码-1"
 UNIT = "市督查室"

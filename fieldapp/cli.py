@@ -21,7 +21,8 @@ import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
 
 from fieldapp import __version__
 from fieldapp.errors import FieldAppError, Text
@@ -379,9 +380,9 @@ def _print_import(out: dict, en: bool, columns: bool = False) -> None:
         where = (f"row {e['row']}" if en else f"第 {e['row']} 行") if e["row"] else ""
         print((f"  error: {e['sheet'] or ''} {where}: " if en else f"  错误：{e['sheet'] or ''} {where}：") + e["reason"])
     if out["missing"]:
-        print((f"{len(out['missing'])} tasks imported earlier from the same list are not in this file "
+        print(f"{len(out['missing'])} tasks imported earlier from the same list are not in this file "
                "(kept, not deleted):" if en else
-               f"有 {len(out['missing'])} 个以前从同一清单导入的任务不在本文件中（已保留，未删除）："))
+               f"有 {len(out['missing'])} 个以前从同一清单导入的任务不在本文件中（已保留，未删除）：")
         for m in out["missing"][:MISSING_SHOWN]:
             print(f"  {m['code'] or ''} {m['title']}（{m['source']}）".replace("  ", " ", 1) if not en else
                   f"  {m['code'] or ''} {m['title']} ({m['source']})")
@@ -518,12 +519,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print(("broken references: " if en else "引用缺失：") + str(r.foreign_keys))
     assert r.chain is not None
     if r.chain.ok:
-        print((f"change log: {r.chain.entries} entries, chain intact" if en
-               else f"变更日志：{r.chain.entries} 条，哈希链完整"))
+        print(f"change log: {r.chain.entries} entries, chain intact" if en
+               else f"变更日志：{r.chain.entries} 条，哈希链完整")
     else:
-        print((f"change log: chain BROKEN at entry #{r.chain.broken_at}: {r.chain.reason}" if en
+        print(f"change log: chain BROKEN at entry #{r.chain.broken_at}: {r.chain.reason}" if en
                else f"变更日志：哈希链在第 {r.chain.broken_at} 条处断开（{_zh_reason(r.chain.reason)}），"
-                    "该条或其之前的记录被篡改"))
+                    "该条或其之前的记录被篡改")
     if r.acked is not None:
         seq = r.acked[0]
         if not r.acked_problem:
@@ -537,13 +538,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(f"change log: entry #{seq} is NOT the one the platform acknowledged (the log was rewritten)" if en
                   else f"变更日志：第 {seq} 条与平台确认接收的不一致（日志被改写）")
     for photo_id, sha, what in r.photo_problems:
-        print((f"photo {photo_id} ({sha[:12]}…): {what}" if en else f"照片 {photo_id}（{sha[:12]}…）：{_ZH.get(what, what)}"))
+        print(f"photo {photo_id} ({sha[:12]}…): {what}" if en else f"照片 {photo_id}（{sha[:12]}…）：{_ZH.get(what, what)}")
     bad = len(r.photo_problems)
-    print((f"photos: {r.photos_checked} checked against their SHA-256, {bad} with problems" if en
-           else f"照片：已按 SHA-256 校验 {r.photos_checked} 张，{bad} 张有问题"))
+    print(f"photos: {r.photos_checked} checked against their SHA-256, {bad} with problems" if en
+           else f"照片：已按 SHA-256 校验 {r.photos_checked} 张，{bad} 张有问题")
     if r.orphan_files:
-        print((f"{len(r.orphan_files)} photo files without a record (left by an interrupted action; harmless)" if en
-               else f"{len(r.orphan_files)} 个照片文件没有对应记录（操作中断遗留，无害）"))
+        print(f"{len(r.orphan_files)} photo files without a record (left by an interrupted action; harmless)" if en
+               else f"{len(r.orphan_files)} 个照片文件没有对应记录（操作中断遗留，无害）")
     print(("verify: OK" if en else "校验通过") if r.ok else ("verify: PROBLEMS FOUND" if en else "校验发现问题"))
     return 0 if r.ok else 1
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,7 @@ def available_provinces() -> list[str]:
     return sorted(p.stem for p in folder.glob("[0-9]" * 6 + ".json")) if folder.is_dir() else []
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(province: str) -> _Division:
     path = _data_file(province)
     try:

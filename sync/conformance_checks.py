@@ -254,7 +254,7 @@ def check_pull_pagination(kit: Kit) -> str:
     ids = kit.need("token", "ids")
     after = kit.found["cursor"]
     seen: list[str] = []
-    for pages in range(1, MAX_PAGES):
+    for pages in range(1, MAX_PAGES):  # noqa: B007 - read after the loop
         page = kit.pull("tasks", after, limit=1)
         if page.records:
             expect(page.cursor == page.records[-1].feed_seq,

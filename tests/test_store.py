@@ -109,7 +109,7 @@ def test_reopen_at_head_does_not_load_alembic(data_dir):
 
 @pytest.mark.parametrize("content", [
     b"PK\x03\x04 this is a zip, or a spreadsheet, not a database" * 50,
-    "台账.xlsx 被误命名".encode("utf-8"),
+    "台账.xlsx 被误命名".encode(),
     b"SQLite format 3\x00" + b"\xa5" * 4000,  # right magic, garbage body
 ])
 def test_not_a_database_left_untouched(data_dir, content):

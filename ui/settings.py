@@ -6,7 +6,8 @@ Bump `VERSION` and add a step to `_UPGRADES` when an option changes meaning or n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QSettings
 

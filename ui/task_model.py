@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import logging
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -187,7 +188,7 @@ class TaskTableModel(QAbstractTableModel):
 
     def row_of_task(self, task_uuid: str) -> int:
         """The row showing this task, or -1; looks only at loaded pages, then asks SQL."""
-        for page, rows in self._pages.items():
+        for rows in self._pages.values():
             for rid, r in rows.items():
                 if r.id == task_uuid:
                     return self._ids.index(rid)

@@ -22,7 +22,8 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from openpyxl.utils import get_column_letter
 from openpyxl import Workbook
@@ -337,10 +338,8 @@ class UnitSummary:
 
     def rows(self, with_tasks: bool) -> list[tuple[str, Tally]]:
         """Units by size: most tasks (tasks ledger) or most findings first, then by name."""
-        if with_tasks:
-            key = lambda kv: (-kv[1].tasks, -kv[1].findings, kv[0])
-        else:
-            key = lambda kv: (-kv[1].findings, kv[0])
+        def key(kv: tuple[str, Tally]) -> tuple:
+            return (-kv[1].tasks, -kv[1].findings, kv[0]) if with_tasks else (-kv[1].findings, kv[0])
         return sorted(self.units.items(), key=key)
 
 

@@ -27,7 +27,8 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from fieldapp.errors import Interrupted, Text
 from fieldapp.excel.errors import (

@@ -21,7 +21,8 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 from fieldapp.domain import CATEGORIES, DeadlineKind
 from fieldapp.errors import Text
@@ -333,7 +334,7 @@ def parse_sheet(
         texts = [normalize.text(v) for v in top[first]]
         header = hdr.Header(rows=(first,), texts=texts, mapping={}, matches={})
     if header is None:
-        result.problem = t("找不到表头：前 {n} 行中没有“任务名称”“督查事项”“整改任务”之类的列名".format(n=hdr.SCAN_ROWS),
+        result.problem = t(f"找不到表头：前 {hdr.SCAN_ROWS} 行中没有“任务名称”“督查事项”“整改任务”之类的列名",
                            f"no header found: none of the first {hdr.SCAN_ROWS} rows names a column such as "
                            "任务名称 (title), 督查事项 or 整改任务")
         return result

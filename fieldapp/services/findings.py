@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from fieldapp import instants, sync_state
 from fieldapp.domain import FINDING_MOVES, CheckResult, FindingStatus, PhotoKind, Severity, TaskStatus
