@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import finding_in
+from helpers import finding_in, write_jpeg
 from platform_fixtures import platform  # noqa: F401 - the fixture
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from sqlalchemy import select
 
 from fieldapp import sync_state
 from fieldapp.models import Conflict, Finding, Task
-from fieldapp.services import conflicts, tasks
+from fieldapp.services import conflicts, findings, tasks
 from fieldapp.store import Store
 from sync.cli import client_for, sign_in
 from sync.engine import Syncer
@@ -169,3 +169,27 @@ def test_the_window_syncs_by_itself_when_the_platform_answers(qtbot, platform, t
     with store.reading() as con:
         assert sync_state.pending(con).changes == 0
     assert window.sync.online is True and "在线" in window.sync.area.text.text()
+
+
+def test_cancel_stops_a_sync_quietly_and_the_next_one_finishes_the_work(qtbot, platform, tmp_path, store, window):
+    ids = published(platform, tmp_path, n=1)
+    sign_in(store, platform.base_url, "li", platform.passwords["li"])
+    sync(store)
+    fid = finding_in(store, ids[0], "open")
+    photos = [tmp_path / f"p{i}.jpg" for i in range(12)]
+    for i, p in enumerate(photos):
+        write_jpeg(p, size=(320 + i, 240), color="teal")
+    findings.add_photos(store, fid, photos, "site")
+    window.sync.refresh_status()
+    window.sync.area.sync_button.click()
+    assert window.sync.area.cancel_button.isVisible() and window.sync.running
+    window.sync.area.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.sync.running, timeout=20000)
+    assert message_boxes() == []  # a cancel is a quiet stop, not an error
+    with store.reading() as con:  # it stopped part way: something is left to send
+        assert sync_state.pending(con).changes > 0
+    assert window.sync.area.sync_button.isVisible() and not window.sync.area.cancel_button.isVisible()
+    with qtbot.waitSignal(window.sync.synced, timeout=30000):
+        window.sync.area.sync_button.click()
+    with store.reading() as con:
+        assert sync_state.pending(con).changes == 0
