@@ -150,7 +150,8 @@ def pending(store: Store) -> int:
         client.close()
 
 
-def sync(store: Store, **client_options: Any):
+def sync(store: Store):
+    """One whole sync of `store`, as `fieldapp sync` runs it."""
     client = client_for(store)
     try:
         return Syncer(store, client).run()

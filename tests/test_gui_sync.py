@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from helpers import finding_in, write_jpeg
+from sync_checks import sync
 from platform_fixtures import platform  # noqa: F401 - the fixture
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from sqlalchemy import select
@@ -15,8 +16,7 @@ from fieldapp import sync_state
 from fieldapp.models import Conflict, Finding, Task
 from fieldapp.services import conflicts, findings, tasks
 from fieldapp.store import Store
-from sync.cli import client_for, sign_in
-from sync.engine import Syncer
+from sync.cli import sign_in
 from ui.conflicts_dialog import ConflictsDialog
 from ui.sign_in_dialog import SignInDialog
 
@@ -27,14 +27,6 @@ UNIT = "市督查室"
 @pytest.fixture(autouse=True)
 def token_file(monkeypatch):
     monkeypatch.setenv("FIELDAPP_KEYRING", "file")
-
-
-def sync(store: Store):
-    client = client_for(store)
-    try:
-        return Syncer(store, client).run()
-    finally:
-        client.close()
 
 
 def published(platform, tmp_path, n: int = 3) -> list[str]:

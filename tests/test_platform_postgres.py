@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from helpers import write_jpeg
+from sync_checks import sync
 from platform_fixtures import change, new_id, start_platform
 
 from fieldapp.maintenance import verify
 from fieldapp.models import Finding, Photo, Task, Visit
 from fieldapp.services import findings, tasks, visits
 from fieldapp.store import Store
-from sync.cli import client_for, sign_in
-from sync.engine import Syncer
+from sync.cli import sign_in
 
 UNIT = "省督查室"
 
@@ -70,14 +70,6 @@ def two_servers(database, tmp_path):
         for s in (a, b):
             s.stop()
             assert "Traceback" not in s.log_path.read_text(errors="replace"), s.log_path.read_text()
-
-
-def sync(store: Store):
-    client = client_for(store)
-    try:
-        return Syncer(store, client).run()
-    finally:
-        client.close()
 
 
 def server_records(db_url: str) -> dict[tuple[str, str], dict]:

@@ -14,6 +14,7 @@ import os
 import pytest
 from helpers import write_jpeg
 from PIL import Image
+from sync_checks import sync
 from platform_fixtures import json_value, platform, server_rows, start_platform  # noqa: F401 - the fixture
 from sqlalchemy import func, select
 
@@ -24,7 +25,7 @@ from fieldapp.services import findings, tasks, visits
 from fieldapp.store import Store
 from sync import errors
 from sync.cli import client_for, sign_in, sign_out
-from sync.engine import PUSHED_SEQ, Syncer
+from sync.engine import PUSHED_SEQ
 
 UNIT = "市督查室"
 
@@ -32,14 +33,6 @@ UNIT = "市督查室"
 @pytest.fixture(autouse=True)
 def token_file(monkeypatch):
     monkeypatch.setenv("FIELDAPP_KEYRING", "file")  # no OS keyring on a test machine
-
-
-def sync(store: Store):
-    client = client_for(store)
-    try:
-        return Syncer(store, client).run()
-    finally:
-        client.close()
 
 
 def server_records(platform, entity: str) -> dict[str, dict]:
