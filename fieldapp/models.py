@@ -230,3 +230,8 @@ class Conflict(Base):
     resolution: Mapped[str] = mapped_column(String(8), default="", server_default="")  # mine / theirs
 
     __table_args__ = (Index("ix_conflicts_entity", "entity", "entity_id"),)
+
+
+# The records that travel, by the entity name the change log and the wire use.
+RECORD_MODELS: dict[str, type[Record]] = {"tasks": Task, "visits": Visit, "findings": Finding, "checks": Check,
+                                          "photos": Photo}

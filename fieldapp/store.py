@@ -86,7 +86,7 @@ class Store:
             self.engine = make_engine(self.db_path)
             self._sessions = sessionmaker(self.engine, class_=StoreSession, expire_on_commit=False)
             self.photos = PhotoStore(self.data_dir / "photos")
-            self._identity = changelog.Identity(self._signed_in() or author or default_author(), self._device_id())
+            self._identity = self._opening_identity(author)
         except BaseException:
             self.datadir.close()
             raise
@@ -106,17 +106,14 @@ class Store:
         with self._write_lock:
             self._identity = changelog.Identity(user or default_author(), self._identity.device)
 
-    def _signed_in(self) -> str:
-        """The platform user signed in on this data dir, if any: they are who writes."""
+    def _opening_identity(self, author: str) -> changelog.Identity:
+        """The platform user signed in on this data dir writes, if there is one (else `author`),
+        from this data dir's device (its id made by migration 0005); one read of `sync_state`."""
         with self.engine.connect() as conn:
-            row = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = 'user'").first()
-        return json.loads(row[0]).get("name", "") if row else ""
-
-    def _device_id(self) -> str:
-        """This data dir's device id, made by migration 0005 and kept in `sync_state`."""
-        with self.engine.connect() as conn:
-            row = conn.exec_driver_sql("SELECT value FROM sync_state WHERE key = 'device_id'").first()
-        return json.loads(row[0])
+            state = {k: json.loads(v) for k, v in conn.exec_driver_sql(
+                "SELECT key, value FROM sync_state WHERE key IN ('user', 'device_id')").all()}
+        user = (state.get("user") or {}).get("name", "")
+        return changelog.Identity(user or author or default_author(), state["device_id"])
 
     def session(self) -> Session:
         """A session for reading; writes belong in `transaction()`."""

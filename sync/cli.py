@@ -49,14 +49,15 @@ def _password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-def client_for(store: Store, token: str | None = None) -> PlatformClient:
-    """A client on the store's connection settings and saved token."""
+def client_for(store: Store, token: str | None = None, **options: Any) -> PlatformClient:
+    """A client on the store's connection settings and saved token (`options`: PlatformClient's
+    retries and timeout)."""
     settings = sync_state.connection_settings(store)
     if not settings.server_url:
         raise errors.NotConfigured()
     tokens = TokenStore(store.data_dir, store.identity.device)
     return PlatformClient(settings.server_url, token=token or tokens.load(), device_id=store.identity.device,
-                          ca_bundle=settings.ca_bundle, proxy=settings.proxy)
+                          ca_bundle=settings.ca_bundle, proxy=settings.proxy, **options)
 
 
 def sign_in(store: Store, url: str, user: str, password: str, ca_bundle: str | None = None,

@@ -56,9 +56,10 @@ USERS = "users"
 MIN_FREE_BYTES = 200 * 1024 * 1024
 PULL_ORDER = (c.Stream.TASKS, c.Stream.RECORDS, c.Stream.ASSIGNMENTS, c.Stream.REFERENCE)
 _ENTITY_RANK = {e: i for i, e in enumerate(c.ENTITIES)}
-_STAYS = {c.ErrorCode.UPLOAD_INCOMPLETE}
+_STAYS = {c.ErrorCode.UPLOAD_INCOMPLETE}  # a refusal that a later sync can overcome
+# What refers to a record: a pulled tombstone leaves a record that something here still hangs on.
 _CHILDREN = {"tasks": (("visits", "task_id"), ("findings", "task_id")), "visits": (("findings", "visit_id"),),
-             "findings": (("checks", "finding_id"), ("photos", "finding_id")), "checks": (("photos", "check_id"),)}  # a refusal that a later sync can overcome
+             "findings": (("checks", "finding_id"), ("photos", "finding_id")), "checks": (("photos", "check_id"),)}
 
 
 @dataclass

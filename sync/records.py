@@ -15,12 +15,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime
 
 from fieldapp import instants
-from fieldapp.models import Check, Photo, Record, Task, Visit
-from fieldapp.models import Finding as FindingModel
-
-MODELS: dict[str, type[Record]] = {
-    "tasks": Task, "visits": Visit, "findings": FindingModel, "checks": Check, "photos": Photo,
-}
+from fieldapp.models import RECORD_MODELS as MODELS
 # A recorded time and the column holding its recorder's offset.
 RECORDED = {("visits", "visited_at"): "visited_offset", ("checks", "checked_at"): "checked_offset"}
 CAMERA_CLOCK = {("photos", "taken_at")}

@@ -216,6 +216,13 @@ class PlatformServer:
         login = c.LoginResponse.model_validate(r.json())
         return Api(self.base_url, login.token, device_id=api.device_id)
 
+    def stop_checked(self) -> None:
+        """Stop, then fail if the server logged a traceback: a 5xx is a bug whatever the test
+        checked (uvicorn logs every unexpected error)."""
+        self.stop()
+        text = self.log_path.read_text(errors="replace")
+        assert "Traceback" not in text, f"the server logged an error:\n{text[-6000:]}"
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -325,10 +332,7 @@ def running_platform(tmp_path: Path, seed: Seed | None = None, workers: int = 1,
     try:
         yield server
     finally:
-        server.stop()
-        # A 5xx is a bug whatever the test checked: uvicorn logs every unexpected error.
-        text = server.log_path.read_text(errors="replace")
-        assert "Traceback" not in text, f"the server logged an error:\n{text}"
+        server.stop_checked()
 
 
 @pytest.fixture

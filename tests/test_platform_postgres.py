@@ -68,8 +68,7 @@ def two_servers(database, tmp_path):
         yield a, b, photos
     finally:
         for s in (a, b):
-            s.stop()
-            assert "Traceback" not in s.log_path.read_text(errors="replace"), s.log_path.read_text()
+            s.stop_checked()
 
 
 def server_records(db_url: str) -> dict[tuple[str, str], dict]:

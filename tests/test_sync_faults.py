@@ -73,9 +73,7 @@ def server(tmp_path):
     try:
         yield srv
     finally:
-        srv.stop()
-        text = srv.log_path.read_text(errors="replace")
-        assert "Traceback" not in text, f"the server logged an error:\n{text[-6000:]}"
+        srv.stop_checked()
 
 
 def seeded(request) -> random.Random:
@@ -301,9 +299,7 @@ def published(tmp_path_factory):
             srv.cli("assign", f"B-{i}", "li")
         yield srv
     finally:
-        srv.stop()
-        text = srv.log_path.read_text(errors="replace")
-        assert "Traceback" not in text, f"the server logged an error:\n{text[-6000:]}"
+        srv.stop_checked()
 
 
 @pytest.fixture

@@ -180,13 +180,7 @@ class SyncController(QObject):
 
     def _probe_work(self) -> None:
         try:
-            with self.store.reading() as con:
-                url = sync_state.status(con).get(sync_state.SERVER_URL)
-            from sync.client import PlatformClient
-
-            settings = sync_state.connection_settings(self.store)
-            client = PlatformClient(url, ca_bundle=settings.ca_bundle, proxy=settings.proxy, retries=0,
-                                    timeout=PROBE_TIMEOUT)
+            client = client_for(self.store, retries=0, timeout=PROBE_TIMEOUT)
             try:
                 client.info()
             finally:

@@ -15,12 +15,10 @@ from typing import Any
 from sqlalchemy import Date, DateTime, select
 
 from fieldapp.errors import InvalidInput, NotFound, Text
-from fieldapp.models import Check, Conflict, Finding, Photo, Record, Task, Visit, utcnow
+from fieldapp.models import RECORD_MODELS, Conflict, Finding, Record, Task, Visit, utcnow
 from fieldapp.services import Changes
 from fieldapp.store import Store
 
-MODELS: dict[str, type[Record]] = {"tasks": Task, "visits": Visit, "findings": Finding, "checks": Check,
-                                   "photos": Photo}
 MINE, THEIRS = "mine", "theirs"
 DELETED = "deleted"  # the field of a conflict where my delete met another writer's change
 
@@ -53,7 +51,7 @@ def open_conflicts(store: Store) -> list[OpenConflict]:
         rows = s.scalars(select(Conflict).where(Conflict.resolved_at.is_(None)).order_by(Conflict.created_at)).all()
         out = []
         for k in rows:
-            model = MODELS.get(k.entity)
+            model = RECORD_MODELS.get(k.entity)
             record = s.get(model, k.entity_id) if model else None
             out.append(OpenConflict(k.id, k.entity, k.entity_id, k.field, k.theirs, k.mine,
                                     getattr(record, k.field, None) if record is not None else None,
@@ -85,7 +83,7 @@ def resolve(store: Store, conflict_id: str, keep: str) -> Changes:
         if k is None or k.resolved_at is not None:
             raise NotFound(what=Text("冲突", "Conflict"), ident=conflict_id)
         changes = Changes()
-        model = MODELS[k.entity]
+        model = RECORD_MODELS[k.entity]
         record = s.get(model, k.entity_id)
         if keep == MINE and record is not None and k.field == DELETED:
             s.delete(record)  # my delete, again: a new change on the version the platform holds
